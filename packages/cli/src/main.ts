@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { consoleLogger } from '@cgibridge/core';
+import { parseCommandLine, SERVE_USAGE, USAGE, UsageError } from './args.js';
+import { serve } from './serve.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * Runs the `cgibridge` command line. Resolves with the exit code for one-shot
+ * commands; `serve` keeps running until SIGINT/SIGTERM, then exits 0.
+ */
+export async function main(argv: readonly string[]): Promise<number | undefined> {
+  let command: ReturnType<typeof parseCommandLine>;
+  try {
+    command = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`cgibridge: ${error.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (command.command === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (command.command !== 'serve') {
+    process.stdout.write(`${command.command === 'help' ? USAGE : SERVE_USAGE}\n`);
+    return 0;
+  }
+  let running: Awaited<ReturnType<typeof serve>>;
+  try {
+    running = await serve(command);
+  } catch (error) {
+    // Wrong option values (TypeError from the gateway) and listen errors: one line, no stack.
+    const message = (error as Error).message.replace(/^cgibridge: /, '');
+    process.stderr.write(`cgibridge: ${message}\n`);
+    return error instanceof TypeError ? 2 : 1;
+  }
+  const stop = (signal: NodeJS.Signals) => {
+    consoleLogger.info(`${signal}: stopping (killing running scripts)`);
+    process.once(signal, () => process.exit(130)); // a second signal: stop now
+    void running.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return undefined;
+}

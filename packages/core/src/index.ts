@@ -1,0 +1,37 @@
+/**
+ * @cgibridge/core: an RFC 3875 (CGI/1.1) gateway for Node.
+ * Everything not exported here is internal.
+ * @packageDocumentation
+ */
+export { parseCommandArgs } from './command-args.js';
+export { collectHeaders, createCgiEnv, SERVER_SOFTWARE } from './create-env.js';
+export { CgiError, type CgiErrorCode } from './errors.js';
+export {
+  type CgiDocumentResult,
+  type CgiGateway,
+  type CgiLocalRedirectResult,
+  type CgiResult,
+  createCgiGateway,
+  MAX_LOCAL_REDIRECTS,
+} from './gateway.js';
+export { type CgiHandler, type CgiNext, createCgiHandler, redirectedRequest, stripMount } from './handler.js';
+export { type CgiLogger, consoleLogger } from './logger.js';
+export type {
+  CgiChunkedMode,
+  CgiConfig,
+  CgiEndEvent,
+  CgiEvent,
+  CgiHeadersEvent,
+  CgiOptions,
+  CgiSpawnEvent,
+} from './options.js';
+export {
+  type CgiDocumentHead,
+  CgiHeaderReader,
+  type CgiLocalRedirectHead,
+  type CgiResponseHead,
+  parseCgiHeaders,
+} from './parse-headers.js';
+export { type CgiRequest, type CgiUser, createCgiRequest, nextRequestId, splitTarget } from './request.js';
+export { type CgiScriptMatch, resolveScript, splitCgiPath } from './resolve-script.js';
+export { errorBody, groupHeaders, sendCgiError, sendCgiResult } from './send-result.js';

@@ -1,0 +1,108 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+
+/**
+ * The framework-neutral request the gateway runs. Adapters build one from their
+ * framework's request; {@link createCgiRequest} builds one from `node:http`.
+ */
+export interface CgiRequest {
+  /** Request id used in log lines and events. */
+  readonly id: string;
+  /** `GET`, `POST`, ... as received. */
+  readonly method: string;
+  /** The original request-target, un-stripped (becomes `REQUEST_URI`). */
+  readonly target: string;
+  /** The URL prefix the gateway is mounted at, as matched (`''` at the root). Starts `SCRIPT_NAME`. */
+  readonly mountPath: string;
+  /** The raw (still percent-encoded) URL path below the mount: `''` or starting with `/`. */
+  readonly path: string;
+  /** The raw query string without `?` (`''` when none). */
+  readonly query: string;
+  /** Header names and values as received, flat: `[name, value, name, value, ...]`. */
+  readonly rawHeaders: readonly string[];
+  /** The request body, or `null` when the request has none (e.g. a local redirect). */
+  readonly body: Readable | null;
+  /** `1.1` or `1.0`. */
+  readonly httpVersion: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** The connection is TLS. */
+  readonly secure: boolean;
+  /** Identity established by the application (becomes `REMOTE_USER`/`AUTH_TYPE`). */
+  readonly user?: CgiUser | undefined;
+  /** Aborted when the client goes away; the gateway kills the script then. */
+  readonly signal: AbortSignal;
+  /** How many local redirects led to this request (RFC 3875 §6.2.2). */
+  readonly redirects: number;
+}
+
+/** An authenticated identity supplied by the application, never parsed from `Authorization`. */
+export interface CgiUser {
+  /** Becomes `REMOTE_USER`. */
+  readonly name: string;
+  /** Becomes `AUTH_TYPE`, e.g. `Basic` or `Bearer`. */
+  readonly authType?: string | undefined;
+}
+
+let sequence = 0;
+const idPrefix = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+
+/** A short process-unique id for log lines. */
+export function nextRequestId(): string {
+  sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
+  return `${idPrefix}-${sequence.toString(36)}`;
+}
+
+/** Splits a request-target into its raw path and query. */
+export function splitTarget(target: string): { path: string; query: string } {
+  // absolute-form (RFC 9112 §3.2.2): servers must accept it; only the path matters here.
+  const authority = /^https?:\/\/[^/?#]*/i.exec(target);
+  if (authority !== null) target = target.slice(authority[0].length) || '/';
+  const q = target.indexOf('?');
+  // A fragment never reaches a server, but a hand-made request may carry one.
+  const end = target.indexOf('#');
+  const stop = end === -1 ? target.length : end;
+  if (q === -1 || q > stop) return { path: target.slice(0, stop), query: '' };
+  return { path: target.slice(0, q), query: target.slice(q + 1, stop) };
+}
+
+/**
+ * Builds a {@link CgiRequest} from a `node:http` request.
+ *
+ * @param req - the incoming request; its body becomes the script's stdin.
+ * @param mountPath - the URL prefix already matched (`''` for none).
+ * @param path - the raw URL path below the mount.
+ * @param signal - aborted when the client goes away.
+ */
+export function createCgiRequest(
+  req: IncomingMessage,
+  mountPath: string,
+  path: string,
+  query: string,
+  signal: AbortSignal,
+  user?: CgiUser,
+): CgiRequest {
+  const socket = req.socket;
+  return {
+    id: nextRequestId(),
+    method: req.method ?? 'GET',
+    target: req.url ?? '/',
+    mountPath,
+    path,
+    query,
+    rawHeaders: req.rawHeaders,
+    body: req,
+    httpVersion: req.httpVersion,
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+    secure: (socket as Partial<TLSSocket>).encrypted === true,
+    user,
+    signal,
+    redirects: 0,
+  };
+}

@@ -1,0 +1,190 @@
+import type { Stats } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { dirname, extname, join, sep } from 'node:path';
+import { CgiError } from './errors.js';
+import type { CgiConfig } from './options.js';
+
+/** Where a URL led: the script to run and how the URL splits around it (RFC 3875 §4.1.13, §4.1.5). */
+export interface CgiScriptMatch {
+  /** `SCRIPT_NAME`: the mount plus the decoded URL segments up to and including the script. */
+  readonly scriptName: string;
+  /** `PATH_INFO`: the decoded rest of the path (`''` when none). */
+  readonly pathInfo: string;
+  /** Real absolute path of the script file (symlinks resolved, inside the root). */
+  readonly filename: string;
+  /** The program to execute: an interpreter, or the script itself. */
+  readonly command: string;
+  /** Arguments before any query-derived ones: `[...interpreterArgs, filename]` or `[]`. */
+  readonly args: readonly string[];
+}
+
+/** A directory URL without its trailing slash whose index exists: answered with a redirect. */
+export interface CgiDirectoryRedirect {
+  readonly directoryRedirect: string;
+}
+
+/**
+ * Splits a raw URL path into percent-decoded segments, decoding exactly once.
+ *
+ * Refuses, before any file system access, everything that has let URLs escape a
+ * CGI directory in the past (Apache CVE-2021-41773/42013, Python CVE-2011-1015):
+ * encoded `/` `\` or NUL (404), malformed percent-encoding or invalid UTF-8 (400),
+ * backslashes, NUL, segments starting with `.` (hidden files, `..`), and segments
+ * ending in `.` or a space (Windows name aliasing).
+ *
+ * @param rawPath - the path below the mount: `''` or starting with `/`.
+ * @returns the decoded segments; `''` is an empty segment (`a//b`, trailing `/`).
+ * @throws CgiError `ERR_CGI_BAD_PATH` (400) or `ERR_CGI_FORBIDDEN_PATH` (404).
+ */
+export function splitCgiPath(rawPath: string): string[] {
+  if (rawPath === '') return [];
+  if (!rawPath.startsWith('/')) throw forbidden('path does not start with "/"');
+  const raw = rawPath.slice(1).split('/');
+  const segments: string[] = [];
+  for (const part of raw) {
+    if (/%(?:2f|5c|00)/i.test(part)) throw forbidden('encoded "/", "\\" or NUL');
+    let segment: string;
+    try {
+      segment = part.includes('%') ? decodeURIComponent(part) : part;
+    } catch {
+      throw new CgiError('ERR_CGI_BAD_PATH', 400, 'malformed percent-encoding in the URL path');
+    }
+    if (/[\\\0]/.test(segment)) throw forbidden('backslash or NUL');
+    // Control characters never name a script and could forge log lines.
+    if (/[\x00-\x1f\x7f]/.test(segment)) throw forbidden('control character');
+    if (segment.startsWith('.')) throw forbidden('segment starting with "."');
+    if (segment.endsWith(' ')) throw forbidden('segment ending in a space');
+    if (segment.endsWith('.')) throw forbidden('segment ending in "."');
+    segments.push(segment);
+  }
+  return segments;
+}
+
+function forbidden(why: string): CgiError {
+  return new CgiError('ERR_CGI_FORBIDDEN_PATH', 404, `refused URL path: ${why}`);
+}
+
+async function statOrNull(path: string): Promise<Stats | null> {
+  try {
+    return await stat(path);
+  } catch {
+    // ENOENT, ENOTDIR, EACCES, ELOOP: none of them names a script.
+    return null;
+  }
+}
+
+function inside(real: string, rootReal: string): boolean {
+  return real.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
+}
+
+/**
+ * Finds the script a decoded path names under the configured root (or the one
+ * configured `script`), confined to the root's real path.
+ *
+ * @returns the match; a directory redirect; or `null` when nothing matches (falls through).
+ * @throws CgiError when a file matches but must not run (symlink leaving the root,
+ *   `.bat`/`.cmd`, not executable and no interpreter).
+ */
+export async function resolveScript(
+  segments: readonly string[],
+  config: CgiConfig,
+): Promise<CgiScriptMatch | CgiDirectoryRedirect | null> {
+  if (config.scriptReal !== undefined) {
+    const stats = await statOrNull(config.scriptReal);
+    if (stats === null || !stats.isFile()) return null;
+    const pathInfo = segments.length === 0 ? '' : `/${segments.join('/')}`;
+    return runnable(config.scriptReal, stats, config.mountPath, pathInfo, config);
+  }
+  const root = config.root as string;
+  let dir = root;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i] as string;
+    const last = i === segments.length - 1;
+    if (segment === '') {
+      if (!last) return null;
+      return indexOf(dir, segments.slice(0, i), config);
+    }
+    const candidate = join(dir, segment);
+    const stats = await statOrNull(candidate);
+    if (stats === null) return null;
+    if (stats.isFile()) {
+      const scriptName = `${config.mountPath}/${segments.slice(0, i + 1).join('/')}`;
+      const rest = segments.slice(i + 1);
+      const pathInfo = rest.length === 0 ? '' : `/${rest.join('/')}`;
+      return confined(candidate, stats, scriptName, pathInfo, config);
+    }
+    if (!stats.isDirectory()) return null;
+    dir = candidate;
+  }
+  // The URL names a directory (or the mount itself) without a trailing slash.
+  if (config.index.length === 0) return null;
+  const found = await indexOf(dir, segments, config);
+  if (found === null) return null;
+  return {
+    directoryRedirect: `${config.mountPath}/${segments.map(encodeURIComponent).join('/')}${segments.length ? '/' : ''}`,
+  };
+}
+
+async function indexOf(dir: string, segments: readonly string[], config: CgiConfig): Promise<CgiScriptMatch | null> {
+  for (const name of config.index) {
+    const candidate = join(dir, name);
+    const stats = await statOrNull(candidate);
+    if (stats?.isFile()) {
+      const scriptName = `${config.mountPath}/${[...segments, name].join('/')}`;
+      return confined(candidate, stats, scriptName, '', config);
+    }
+  }
+  return null;
+}
+
+async function confined(
+  candidate: string,
+  stats: Stats,
+  scriptName: string,
+  pathInfo: string,
+  config: CgiConfig,
+): Promise<CgiScriptMatch> {
+  let real: string;
+  try {
+    real = await realpath(candidate);
+  } catch {
+    throw forbidden('script vanished while resolving');
+  }
+  if (!inside(real, config.rootReal as string)) {
+    throw new CgiError('ERR_CGI_FORBIDDEN_PATH', 404, `${scriptName}: refused, its real path leaves the script root`);
+  }
+  return runnable(real, stats, scriptName, pathInfo, config);
+}
+
+function runnable(
+  filename: string,
+  stats: Stats,
+  scriptName: string,
+  pathInfo: string,
+  config: CgiConfig,
+): CgiScriptMatch {
+  const ext = extname(filename).toLowerCase();
+  // BatBadBut (CVE-2024-27980): cmd.exe re-parses arguments of batch files.
+  if (ext === '.bat' || ext === '.cmd') {
+    throw new CgiError('ERR_CGI_FORBIDDEN_SCRIPT', 403, `${scriptName}: batch files (.bat, .cmd) are never run`);
+  }
+  const interpreter = config.interpreters.get(ext);
+  if (interpreter !== undefined) {
+    const [command, ...args] = interpreter as [string, ...string[]];
+    return { scriptName, pathInfo, filename, command, args: [...args, filename] };
+  }
+  if ((stats.mode & 0o111) === 0) {
+    const hint = ext ? ` or configure an interpreter for "${ext}"` : '';
+    throw new CgiError(
+      'ERR_CGI_NOT_EXECUTABLE',
+      500,
+      `${scriptName}: the script is not executable; run "chmod +x" on it${hint}`,
+    );
+  }
+  return { scriptName, pathInfo, filename, command: filename, args: [] };
+}
+
+/** The directory a script runs in (RFC 3875 §7.2: the script's own directory). */
+export function scriptDirectory(match: CgiScriptMatch): string {
+  return dirname(match.filename);
+}

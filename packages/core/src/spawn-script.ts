@@ -1,0 +1,120 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { CgiError } from './errors.js';
+import { quoteForLog } from './logger.js';
+import type { CgiScriptMatch } from './resolve-script.js';
+
+/**
+ * Starts a script as RFC 3875 §7 and the SPEC ask: no shell, argv `[script]` or
+ * `[interpreter, ...args, script]`, cwd = the script's directory, exactly three
+ * pipes (Node opens every other descriptor close-on-exec), in a process group of
+ * its own so that a timeout or a disconnect can kill everything it started.
+ */
+export function spawnScript(
+  match: CgiScriptMatch,
+  extraArgs: readonly string[],
+  env: Record<string, string>,
+): ChildProcessWithoutNullStreams {
+  return spawn(match.command, [...match.args, ...extraArgs], {
+    cwd: dirname(match.filename),
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // POSIX: setsid(), so the child leads a new process group we can signal as one.
+    detached: process.platform !== 'win32',
+    shell: false,
+    windowsHide: true,
+  });
+}
+
+/**
+ * Signals a script's whole process group (the script and everything it started).
+ * Returns silently when the group is already gone.
+ */
+export function signalGroup(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    if (process.platform === 'win32') child.kill(signal);
+    else process.kill(-child.pid, signal);
+  } catch {
+    // ESRCH: nothing left in the group.
+  }
+}
+
+/**
+ * Explains why a spawn failed, in words a CGI author understands. Looks at the
+ * script's first line because the kernel reports a missing shebang interpreter,
+ * and one with a trailing CR, as a plain ENOENT.
+ */
+export async function explainSpawnError(match: CgiScriptMatch, error: NodeJS.ErrnoException): Promise<CgiError> {
+  const direct = match.command === match.filename;
+  if (!direct) {
+    if (error.code === 'ENOENT') {
+      return new CgiError(
+        'ERR_CGI_INTERPRETER_NOT_FOUND',
+        502,
+        `${match.scriptName}: interpreter ${quoteForLog(match.command)} not found in PATH`,
+        { cause: error },
+      );
+    }
+    return new CgiError(
+      'ERR_CGI_SPAWN',
+      502,
+      `${match.scriptName}: cannot start interpreter ${quoteForLog(match.command)} (${error.code})`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const shebang = await readShebang(match.filename);
+  if (shebang?.endsWith('\r')) {
+    return new CgiError(
+      'ERR_CGI_CRLF_SHEBANG',
+      502,
+      `${match.scriptName}: the shebang line ends with a carriage return (file saved with CRLF line endings); convert it to LF, e.g. with dos2unix`,
+      { cause: error },
+    );
+  }
+  if (error.code === 'ENOENT' && shebang !== undefined) {
+    const interpreter = shebang.trim().split(/[ \t]/)[0] ?? '';
+    return new CgiError(
+      'ERR_CGI_INTERPRETER_NOT_FOUND',
+      502,
+      `${match.scriptName}: interpreter ${quoteForLog(interpreter)} named in the shebang line not found`,
+      { cause: error },
+    );
+  }
+  if (error.code === 'EACCES') {
+    return new CgiError(
+      'ERR_CGI_NOT_EXECUTABLE',
+      500,
+      `${match.scriptName}: permission denied running the script (is it, and its interpreter, executable?)`,
+      { cause: error },
+    );
+  }
+  return new CgiError(
+    'ERR_CGI_SPAWN',
+    502,
+    `${match.scriptName}: cannot start the script (${error.code ?? error.message})`,
+    {
+      cause: error,
+    },
+  );
+}
+
+async function readShebang(filename: string): Promise<string | undefined> {
+  try {
+    const file = await open(filename, 'r');
+    try {
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(256), 0, 256, 0);
+      const head = buffer.toString('latin1', 0, bytesRead);
+      if (!head.startsWith('#!')) return undefined;
+      const end = head.indexOf('\n');
+      return head.slice(2, end === -1 ? undefined : end);
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
