@@ -27,7 +27,11 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
     if (typeof body === 'string' || Buffer.isBuffer(body)) {
       if (!options.chunked) headers['Content-Length'] = String(Buffer.byteLength(body));
     }
-    const req = httpRequest(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
+    // The path goes out verbatim: WHATWG URL parsing would resolve "%2e%2e" before it left.
+    const match = /^http:\/\/([^/:]+):(\d+)(.*)$/.exec(url);
+    if (match === null) throw new Error(`not an http://host:port URL: ${url}`);
+    const target = { host: match[1], port: Number(match[2]), path: match[3] || '/' };
+    const req = httpRequest({ ...target, method: options.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);

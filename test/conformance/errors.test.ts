@@ -1,0 +1,64 @@
+import { expect, it } from 'vitest';
+import { request } from '../support/http.js';
+import { conformance } from '../support/suite.js';
+
+conformance('errors a CGI author can act on (SPEC §2, §5)', (ctx) => {
+  it.each([
+    [
+      'a shebang interpreter that does not exist',
+      '/cgi-bin/missing-interpreter.sh',
+      502,
+      /missing-interpreter\.sh: interpreter "\/usr\/bin\/cgibridge-no-such-interpreter" named in the shebang line not found/,
+    ],
+    [
+      'a shebang saved with CRLF line endings',
+      '/cgi-bin/crlf.sh',
+      502,
+      /crlf\.sh: the shebang line ends with a carriage return \(file saved with CRLF line endings\)/,
+    ],
+    [
+      'a script without the executable bit',
+      '/cgi-bin/not-executable.sh',
+      500,
+      /not-executable\.sh: the script is not executable; run "chmod \+x" on it or configure an interpreter for "\.sh"/,
+    ],
+  ])('answers %s with a generic error and one log line naming the cause', async (_name, path, status, cause) => {
+    const reply = await request(ctx.url(path));
+    expect(reply.status).toBe(status);
+    expect(reply.text).toBe(status === 502 ? '502 Bad Gateway\n' : '500 Internal Server Error\n');
+    expect(reply.text).not.toContain(ctx.root.root);
+    expect(reply.text).not.toContain('SOURCE');
+    const lines = ctx.server.logger.lines.filter((l) => l.message.includes(path));
+    expect(
+      lines.filter((l) => cause.test(l.message)),
+      ctx.server.logger.text(),
+    ).toHaveLength(1);
+    expect(
+      lines.every((l) => !/\n\s+at /.test(l.message)),
+      'no stack trace in the log',
+    ).toBe(true);
+  });
+
+  it('names a configured interpreter that is not installed', async () => {
+    const server = await ctx.start({ interpreters: { '.py': ['cgibridge-python-nope', '-u'] } });
+    const reply = await request(`${server.origin}/cgi-bin/hello.py`);
+    expect(reply.status).toBe(502);
+    expect(reply.text).toBe('502 Bad Gateway\n');
+    expect(server.logger.text()).toMatch(/hello\.py: interpreter "cgibridge-python-nope" not found in PATH/);
+  });
+
+  it('keeps error bodies free of paths, stacks and environment values', async () => {
+    const paths = [
+      '/cgi-bin/bad-header.sh',
+      '/cgi-bin/crlf.sh',
+      '/cgi-bin/secret.txt',
+      '/cgi-bin/%zz',
+      '/cgi-bin/link-out.sh',
+    ];
+    for (const path of paths) {
+      const reply = await request(ctx.url(path));
+      expect(reply.text, path).toMatch(/^\d{3} [A-Za-z ]+\n$/);
+      expect(JSON.stringify(reply.headers), path).not.toContain(ctx.root.root);
+    }
+  });
+});

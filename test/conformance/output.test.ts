@@ -1,0 +1,240 @@
+import { expect, it } from 'vitest';
+import { json, rawRequest, request } from '../support/http.js';
+import { conformance, eventually } from '../support/suite.js';
+
+conformance('script output (RFC 3875 §6, SPEC §4)', (ctx) => {
+  it('uses Status for the status line, reason phrase included', async () => {
+    const reply = await request(ctx.url('/cgi-bin/status.sh'));
+    expect(reply.status).toBe(418);
+    expect(reply.statusText).toBe("I'm a teapot");
+    expect(reply.text).toBe('short and stout\n');
+    expect(reply.headers.status).toBeUndefined();
+  });
+
+  it('adds nosniff and invents no Content-Type', async () => {
+    const reply = await request(ctx.url('/cgi-bin/status-only.sh'));
+    expect(reply.status).toBe(204);
+    expect(reply.headers['content-type']).toBeUndefined();
+    expect(reply.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('sends no body for HEAD, 204 and 304', async () => {
+    const head = await rawRequest(
+      ctx.server.port,
+      'HEAD /cgi-bin/hello.sh HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(head).toMatch(/content-type: text\/plain/i);
+    expect(head).not.toContain('hello from sh');
+    const notModified = await rawRequest(
+      ctx.server.port,
+      'GET /cgi-bin/not-modified.sh HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(notModified).toMatch(/^HTTP\/1\.1 304 /);
+    expect(notModified).not.toContain('must not be sent');
+    const noContent = await rawRequest(
+      ctx.server.port,
+      'GET /cgi-bin/no-content-body.sh HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(noContent).toMatch(/^HTTP\/1\.1 204 /);
+    expect(noContent).not.toMatch(/content-length/i);
+    expect(noContent).not.toContain('hello');
+  });
+
+  it('turns an absolute Location into a 302 client redirect', async () => {
+    const reply = await request(ctx.url('/cgi-bin/redirect-abs.sh'));
+    expect(reply.status).toBe(302);
+    expect(reply.headers.location).toBe('https://example.com/elsewhere');
+  });
+
+  it('keeps the Status and the body of a client redirect with a document (§6.2.4)', async () => {
+    const see = await request(ctx.url('/cgi-bin/redirect-303.py'), { method: 'POST', body: 'a=1' });
+    expect(see.status).toBe(303);
+    expect(see.headers.location).toBe('/guestbook');
+    expect(see.text).toBe('<a href="/guestbook">see other</a>\n');
+    const moved = await request(ctx.url('/cgi-bin/redirect-301.pl'));
+    expect(moved.status).toBe(301);
+    expect(moved.headers.location).toBe('https://example.com/new');
+  });
+
+  it('answers a local redirect inside the server as a fresh GET without the body (§6.2.2)', async () => {
+    const reply = await request(ctx.url('/cgi-bin/redirect-local.sh'), {
+      method: 'POST',
+      body: 'posted=1',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Kept': 'yes' },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.text).not.toContain('IGNORED');
+    const { env } = json<{ env: Record<string, string> }>(reply);
+    expect(env).toMatchObject({
+      REQUEST_METHOD: 'GET',
+      SCRIPT_NAME: '/cgi-bin/env.py',
+      PATH_INFO: '/from-redirect',
+      QUERY_STRING: 'via=local',
+      REQUEST_URI: '/cgi-bin/env.py/from-redirect?via=local',
+      HTTP_X_KEPT: 'yes',
+    });
+    expect(env.CONTENT_LENGTH).toBeUndefined();
+    expect(env.CONTENT_TYPE).toBeUndefined();
+  });
+
+  it('stops a local redirect loop after 10 hops with a 502', async () => {
+    const reply = await request(ctx.url('/cgi-bin/redirect-loop.sh'));
+    expect(reply.status).toBe(502);
+    expect(reply.text).toBe('502 Bad Gateway\n');
+    expect(ctx.server.logger.text()).toMatch(/redirect-loop\.sh: more than 10 local redirects/);
+  });
+
+  it('applies every path rule to a local redirect target', async () => {
+    const reply = await request(ctx.url('/cgi-bin/redirect-escape.sh'));
+    expect(reply.status).toBe(404);
+    expect(reply.text).not.toContain('TOP-SECRET');
+  });
+
+  it('lets a local redirect reach a route outside the gateway', async () => {
+    const reply = await request(ctx.url('/cgi-bin/redirect-outside.sh'));
+    expect(reply.status).toBe(200);
+    expect(json(reply)).toEqual({ modern: true, method: 'GET', url: '/modern/route?from=cgi' });
+  });
+
+  it('sends local redirects to the client when localRedirects is off', async () => {
+    const server = await ctx.start({ localRedirects: false });
+    const reply = await request(`${server.origin}/cgi-bin/redirect-local.sh`);
+    expect(reply.status).toBe(302);
+    expect(reply.headers.location).toBe('/cgi-bin/env.py/from-redirect?via=local');
+  });
+
+  it('forwards every Set-Cookie and repeated header, in order, values intact', async () => {
+    const reply = await request(ctx.url('/cgi-bin/cookies.pl'));
+    expect(reply.headers['set-cookie']).toEqual([
+      'a=1; Path=/; HttpOnly',
+      'b=2, with comma; Expires=Wed, 21 Oct 2037 07:28:00 GMT',
+      'c=3',
+    ]);
+    const multi = [];
+    for (let i = 0; i < reply.rawHeaders.length; i += 2) {
+      if (reply.rawHeaders[i]?.toLowerCase() === 'x-multi') multi.push(reply.rawHeaders[i + 1]);
+    }
+    expect(multi).toEqual(['one', 'two']);
+  });
+
+  it('accepts LF, CRLF and mixed line ends and keeps the body byte for byte', async () => {
+    const reply = await request(ctx.url('/cgi-bin/lf-crlf-mixed.py'));
+    expect(reply.headers['x-a']).toBe('1');
+    expect(reply.headers['x-b']).toBe('2');
+    expect(reply.text).toBe('mixed\r\n\r\nbody keeps its blank lines\n');
+  });
+
+  it.each([
+    ['a line without a colon', 'bad-header.sh', /malformed header line "This is not a header"/],
+    ['an invalid header name', 'bad-name.sh', /invalid header name in "Bad Name: x"/],
+    [
+      'a CR inside a value (response splitting)',
+      'bad-value.sh',
+      /control character in header value "X-Split: a\\rSet-Cookie: evil=1"/,
+    ],
+    ['a list as Content-Length', 'bad-length.sh', /invalid or repeated Content-Length/],
+    ['no Content-Type, Status or Location', 'no-type.sh', /no Content-Type, Status or Location/],
+    [
+      'an HTTP status line from a non-NPH script',
+      'http-status-line.sh',
+      /an HTTP status line: print "Status: NNN reason"/,
+    ],
+    ['an nph- script when nph is off', 'nph-hello.sh', /malformed header line "HTTP\/1.1 202 Accepted"/],
+    ['no empty line after the headers', 'no-terminator.sh', /no header terminator/],
+    ['no output at all', 'nothing.sh', /exited with status 3 without printing anything/],
+  ])('answers 502 to %s, forwards nothing and logs why', async (_name, script, logged) => {
+    const reply = await request(ctx.url(`/cgi-bin/${script}`));
+    expect(reply.status).toBe(502);
+    expect(reply.text).toBe('502 Bad Gateway\n');
+    expect(reply.headers['set-cookie']).toBeUndefined();
+    expect(reply.headers['x-split']).toBeUndefined();
+    const line = ctx.server.logger.lines.find(
+      (l) => l.message.includes(`/cgi-bin/${script}:`) && logged.test(l.message),
+    );
+    expect(line, ctx.server.logger.text()).toBeDefined();
+    expect(line?.level).toBe('error');
+  });
+
+  it.each(['abc', '99', '1000', '101', '600', '20', '200x'])('answers 502 to Status: %s', async (status) => {
+    const reply = await request(ctx.url(`/cgi-bin/bad-status.sh?${status}`));
+    expect(reply.status).toBe(502);
+    expect(reply.text).not.toContain('SECRET-BODY');
+  });
+
+  it('accepts an nph- script status line when nph is on', async () => {
+    const server = await ctx.start({ nph: true });
+    const reply = await request(`${server.origin}/cgi-bin/nph-hello.sh`);
+    expect(reply.status).toBe(202);
+    expect(reply.text).toBe('nph body\n');
+    expect((await request(`${server.origin}/cgi-bin/hello.sh`)).status).toBe(200);
+  });
+
+  it('strips hop-by-hop and X-Sendfile-style headers and never acts on them', async () => {
+    const reply = await request(ctx.url('/cgi-bin/hop-by-hop.sh'));
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe('body\n');
+    expect(reply.headers['x-sendfile']).toBeUndefined();
+    expect(reply.headers['x-accel-redirect']).toBeUndefined();
+    expect(reply.headers.upgrade).toBeUndefined();
+    expect(reply.headers['keep-alive']).not.toBe('timeout=1');
+    expect(reply.headers['x-kept']).toBe('yes');
+  });
+
+  it('forwards a correct Content-Length and enforces it', async () => {
+    const exact = await request(ctx.url('/cgi-bin/exact-length.sh'));
+    expect(exact.headers['content-length']).toBe('5');
+    expect(exact.text).toBe('hello');
+    // More bytes than announced: the extra bytes must never reach the connection as a second response.
+    const long = await rawRequest(
+      ctx.server.port,
+      'GET /cgi-bin/long-length.sh HTTP/1.1\r\nHost: x\r\n\r\nGET /cgi-bin/hello.sh HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(long).not.toContain('X-Smuggled');
+    // Fewer bytes than announced: the client must see a truncated (aborted) response, not a hang.
+    await expect(request(ctx.url('/cgi-bin/short-length.sh'))).rejects.toThrow();
+  });
+
+  it('keeps a complete response when the script then exits non-zero, and logs the exit', async () => {
+    const reply = await request(ctx.url('/cgi-bin/fail-after.sh'));
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe('complete\n');
+    await eventually(() => /fail-after\.sh: exited with status 7/.test(ctx.server.logger.text()), 5000, 'exit log');
+  });
+
+  it('answers 502 to an endless header line or header flood and kills the script', async () => {
+    for (const script of ['huge-header.sh', 'header-flood.sh']) {
+      const reply = await request(ctx.url(`/cgi-bin/${script}`));
+      expect(reply.status, script).toBe(502);
+      expect(ctx.server.logger.text()).toMatch(new RegExp(`${script}: the header block is larger than 65536 bytes`));
+    }
+    await eventually(() => ctx.server.running() === 0, 5000, 'scripts to be killed');
+  });
+
+  it('honours a smaller maxResponseHeaderBytes', async () => {
+    const server = await ctx.start({ maxResponseHeaderBytes: 32 });
+    expect((await request(`${server.origin}/cgi-bin/cookies.pl`)).status).toBe(502);
+    expect((await request(`${server.origin}/cgi-bin/status-only.sh`)).status).toBe(204);
+  });
+
+  it('logs stderr line by line with the script name and never sends it', async () => {
+    const reply = await request(ctx.url('/cgi-bin/stderr.sh'));
+    expect(reply.text).toBe('ok\n');
+    await eventually(() => ctx.server.logger.text().includes('second warning'), 5000, 'stderr lines');
+    const lines = ctx.server.logger.lines.filter((l) => l.message.includes('/cgi-bin/stderr.sh stderr:'));
+    expect(lines.map((l) => l.message.replace(/^\S+ /, ''))).toEqual([
+      '/cgi-bin/stderr.sh stderr: first warning',
+      '/cgi-bin/stderr.sh stderr: second warning',
+    ]);
+  });
+
+  it('bounds a stderr flood in the log and still answers', async () => {
+    const reply = await request(ctx.url('/cgi-bin/stderr-flood.sh'));
+    expect(reply.text).toBe('survived\n');
+    await eventually(() => ctx.server.logger.text().includes('stderr truncated'), 5000, 'truncation note');
+    const logged = ctx.server.logger.lines
+      .filter((l) => l.message.includes('stderr-flood.sh stderr'))
+      .reduce((sum, l) => sum + l.message.length, 0);
+    expect(logged).toBeLessThan(64 * 1024);
+  });
+});
