@@ -105,7 +105,8 @@ export function parseCommandLine(
   try {
     parsed = parseSpec(argv);
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]);
+    // parseArgs explains at length; the first sentence names the flag.
+    throw new UsageError(((error as Error).message.split('\n')[0] ?? '').replace(/\. .*$/, ''));
   }
   const { values, positionals } = parsed;
   if (values.version) return { command: 'version' };

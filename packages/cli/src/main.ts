@@ -1,7 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { consoleLogger } from '@cgibridge/core';
 import { parseCommandLine, SERVE_USAGE, USAGE, UsageError } from './args.js';
+import { closeInheritedDescriptors } from './descriptors.js';
 import { serve } from './serve.js';
+
+/** Gateway option names as the CLI user knows them. */
+const FLAGS: Record<string, string> = {
+  root: '<dir>',
+  mountPath: '--mount',
+  timeout: '--timeout',
+  killGrace: '--kill-grace',
+  maxConcurrent: '--max-concurrent',
+  maxRequestBody: '--max-request-body',
+  chunkedRequests: '--chunked-requests',
+  env: '--env',
+  inheritEnv: '--inherit-env',
+  interpreters: '--interpreter',
+  index: '--index',
+  trustProxy: '--trust-proxy',
+  documentRoot: '--document-root',
+};
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -29,12 +47,15 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     process.stdout.write(`${command.command === 'help' ? USAGE : SERVE_USAGE}\n`);
     return 0;
   }
+  closeInheritedDescriptors();
   let running: Awaited<ReturnType<typeof serve>>;
   try {
     running = await serve(command);
   } catch (error) {
     // Wrong option values (TypeError from the gateway) and listen errors: one line, no stack.
-    const message = (error as Error).message.replace(/^cgibridge: /, '');
+    const message = (error as Error).message
+      .replace(/^cgibridge: /, '')
+      .replace(/option "(\w+)(\[[^\]]*\])?"/, (whole, name: string) => FLAGS[name] ?? whole);
     process.stderr.write(`cgibridge: ${message}\n`);
     return error instanceof TypeError ? 2 : 1;
   }

@@ -37,6 +37,14 @@ export async function serve(command: ServeCommand, logger: CgiLogger = consoleLo
   });
   const server = createServer((req, res) => {
     handler(req, res, () => {
+      const mount = handler.gateway.config.mountPath;
+      if (mount !== '' && (req.url === '/' || req.url === '')) {
+        // The site root of a CLI that only serves a mount: point the visitor at it.
+        if (!command.quiet) logger.info(`${req.method} / 302`);
+        res.writeHead(302, { Location: `${mount}/`, 'Content-Length': '0' });
+        res.end();
+        return;
+      }
       // Outside the mount: nothing here serves it.
       if (!command.quiet) logger.info(`${req.method} ${JSON.stringify(req.url).slice(1, -1)} 404`);
       const body = errorBody(404);

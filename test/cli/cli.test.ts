@@ -1,0 +1,178 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDuration, parseSize } from 'cgibridge';
+import { runCli, startCli } from '../support/cli.js';
+import { makeScriptRoot, type ScriptRoot } from '../support/fixtures.js';
+import { json, request } from '../support/http.js';
+import { alive, eventually, readPids } from '../support/suite.js';
+
+let root: ScriptRoot;
+beforeAll(() => {
+  root = makeScriptRoot();
+});
+afterAll(() => root.cleanup());
+
+describe('cgibridge serve', () => {
+  it('prints its URL, serves sh, Python and Perl scripts and logs one line per request', async () => {
+    const cli = await startCli([root.root]);
+    try {
+      expect(cli.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/cgi-bin\/$/);
+      for (const [script, text] of [
+        ['hello.sh', 'hello from sh\n'],
+        ['hello.py', 'hello from python\n'],
+        ['hello.pl', 'hello from perl\n'],
+      ]) {
+        expect((await request(`${cli.url}${script}`)).text).toBe(text);
+      }
+      expect((await request(`${cli.origin}/elsewhere`)).status).toBe(404);
+      expect((await request(`${cli.url}nothing.sh`)).status).toBe(502);
+      await eventually(() => cli.output().includes('GET /elsewhere 404'), 5000, 'log line');
+      expect(cli.output()).toMatch(/GET \/cgi-bin\/hello\.sh 200 [\d.]+ms exit=0/);
+      expect(cli.output()).toMatch(/GET \/cgi-bin\/nothing\.sh 502 [\d.]+ms exit=3 ERR_CGI_NO_HEADERS/);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it('applies its flags', async () => {
+    const cli = await startCli([
+      root.root,
+      '--mount',
+      '/legacy',
+      '--timeout',
+      '400ms',
+      '--kill-grace',
+      '100ms',
+      '--max-request-body',
+      '1kb',
+      '--env',
+      'APP_MODE=cli',
+      '--env',
+      'OTHER=a=b',
+      '--interpreter',
+      '.py=python3 -B',
+      '--command-args',
+      '--quiet',
+    ]);
+    try {
+      const { env, argv } = json<{ env: Record<string, string>; argv: string[] }>(
+        await request(`${cli.origin}/legacy/env.py?x+y`),
+      );
+      expect(env.APP_MODE).toBe('cli');
+      expect(env.OTHER).toBe('a=b');
+      expect(env.SCRIPT_NAME).toBe('/legacy/env.py');
+      expect(argv).toEqual(['x', 'y']);
+      expect((await request(`${cli.origin}/legacy/interp.py`)).text).toBe('run by interpreter mapping interp.py\n');
+      const file = join(root.scratch, 'cli-timeout');
+      expect((await request(`${cli.origin}/legacy/sleep.sh?${file}`)).status).toBe(504);
+      const big = await request(`${cli.origin}/legacy/count.sh`, { method: 'POST', body: 'x'.repeat(1025) });
+      expect(big.status).toBe(413);
+      expect(cli.output()).not.toMatch(/GET \/legacy/);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('on %s stops, kills running scripts and exits 0', async (signal) => {
+    const cli = await startCli([root.root]);
+    const file = join(root.scratch, `signal-${signal}`);
+    const pending = request(`${cli.url}sleep.sh?${file}`).catch(() => undefined);
+    const pids = await readPids(file);
+    cli.proc.kill(signal);
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    await eventually(() => pids.every((pid) => !alive(pid)), 5000, 'scripts killed on shutdown');
+    await pending;
+    expect(cli.output()).toMatch(new RegExp(`${signal}: stopping`));
+  });
+
+  it('gives scripts only stdin, stdout and stderr, even when it inherited other descriptors', async () => {
+    // fd 3 and 4 are inherited without close-on-exec, as from a careless parent process.
+    const cli = await startCli([root.root], ['ignore', 'pipe', 'pipe', 'pipe', 'pipe']);
+    try {
+      const lines = (await request(`${cli.url}fds.py`)).text.trim().split('\n');
+      const fds = lines.map((line) => line.split(' ')).filter(([, target]) => !target?.startsWith('/proc/'));
+      expect(fds.map(([fd]) => fd)).toEqual(['0', '1', '2']);
+    } finally {
+      await cli.stop();
+    }
+  });
+});
+
+describe('cgibridge usage', () => {
+  it('describes every flag in --help', () => {
+    const top = runCli(['--help']);
+    expect(top.status).toBe(0);
+    expect(top.stdout).toMatch(/Usage: cgibridge serve <dir>/);
+    const serve = runCli(['serve', '--help']);
+    expect(serve.status).toBe(0);
+    for (const flag of [
+      '--port',
+      '--host',
+      '--mount',
+      '--timeout',
+      '--kill-grace',
+      '--max-concurrent',
+      '--max-request-body',
+      '--chunked-requests',
+      '--env',
+      '--inherit-env',
+      '--interpreter',
+      '--index',
+      '--trust-proxy',
+      '--document-root',
+      '--pass-authorization',
+      '--command-args',
+      '--nph',
+      '--quiet',
+    ]) {
+      expect(serve.stdout, flag).toContain(`  ${flag}`);
+    }
+  });
+
+  it.each([
+    [['serve', '.', '--bogus'], /^cgibridge: Unknown option '--bogus'\n/],
+    [['serve', '.', '--timeout', '5x'], /^cgibridge: --timeout must be a duration like 500ms, 10s or 2m \(got "5x"\)\n/],
+    [['serve', '.', '--kill-grace', 'soon'], /^cgibridge: --kill-grace must be a duration/],
+    [['serve', '.', '--max-request-body', '10xb'], /^cgibridge: --max-request-body must be a size like 512kb/],
+    [['serve', '.', '--max-concurrent', '0'], /^cgibridge: --max-concurrent must be a whole number >= 1/],
+    [['serve', '.', '--port', 'http'], /^cgibridge: --port must be a port number/],
+    [['serve', '.', '--env', 'NOVALUE'], /^cgibridge: --env must look like KEY=VALUE/],
+    [['serve', '.', '--interpreter', 'py=python3'], /^cgibridge: --interpreter must look like \.ext=command/],
+    [['serve', '.', '--chunked-requests', 'drop'], /^cgibridge: --chunked-requests must be buffer, stream or reject/],
+    [['serve'], /^cgibridge: serve needs the directory of scripts/],
+    [['launch', '.'], /^cgibridge: unknown command "launch"/],
+    [[], /^cgibridge: missing command/],
+  ])('exits 2 with a one-line message and the usage for %j', (args, message) => {
+    const result = runCli(args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toContain('Usage: cgibridge serve <dir>');
+    expect(result.stderr.split('\n')[0]?.length).toBeGreaterThan(10);
+  });
+
+  it.each([
+    [['serve', '/no/such/dir'], /^cgibridge: <dir> must be an existing directory \(got "\/no\/such\/dir"\)\n$/],
+    [['serve', '.', '--mount', 'x'], /^cgibridge: --mount must be a URL path starting with "\/"/],
+    [['serve', '.', '--trust-proxy', 'proxy.local'], /^cgibridge: --trust-proxy must be/],
+  ])('exits 2 naming the flag for a value the gateway refuses: %j', (args, message) => {
+    const result = runCli(args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('parses durations and sizes', () => {
+    expect(parseDuration('--timeout', '500ms')).toBe(500);
+    expect(parseDuration('--timeout', '10s')).toBe(10_000);
+    expect(parseDuration('--timeout', '2m')).toBe(120_000);
+    expect(parseDuration('--timeout', '1.5s')).toBe(1500);
+    expect(parseDuration('--timeout', '250')).toBe(250);
+    expect(parseSize('--max-request-body', '512kb')).toBe(512 * 1024);
+    expect(parseSize('--max-request-body', '10mb')).toBe(10 * 1024 * 1024);
+    expect(parseSize('--max-request-body', '1gb')).toBe(1024 ** 3);
+    expect(parseSize('--max-request-body', '100')).toBe(100);
+    expect(parseSize('--max-request-body', 'unlimited')).toBe(Number.POSITIVE_INFINITY);
+    expect(() => parseDuration('--timeout', '0s')).toThrow(/at least 1ms/);
+    expect(() => parseSize('--max-request-body', '-1mb')).toThrow(/must be a size/);
+  });
+});

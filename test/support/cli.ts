@@ -1,0 +1,63 @@
+import { type ChildProcess, spawn, spawnSync, type StdioOptions } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The bin npm links at the repository root: what a user runs. */
+export const CLI = fileURLToPath(new URL('../../node_modules/.bin/cgibridge', import.meta.url));
+
+export interface RunningCli {
+  readonly proc: ChildProcess;
+  /** The URL the CLI printed, e.g. http://127.0.0.1:40123/cgi-bin/ */
+  readonly url: string;
+  readonly origin: string;
+  readonly port: number;
+  readonly output: () => string;
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+/** Starts `cgibridge serve <args>` and waits for the line that announces its URL. */
+export async function startCli(args: string[], stdio: StdioOptions = ['ignore', 'pipe', 'pipe']): Promise<RunningCli> {
+  const proc = spawn(CLI, ['serve', ...args, '--port', '0'], { stdio });
+  let output = '';
+  proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`CLI did not start:\n${output}`)), 15_000);
+    const check = () => {
+      const match = /serving .* at (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1] as string);
+      }
+    };
+    proc.stdout?.on('data', check);
+    void exited.then(() => reject(new Error(`CLI exited early:\n${output}`)));
+  });
+  const origin = new URL(url).origin;
+  return {
+    proc,
+    url,
+    origin,
+    port: Number(new URL(url).port),
+    output: () => output,
+    exited,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Runs the CLI to completion (for usage errors and help). */
+export function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(CLI, args, { encoding: 'utf8', timeout: 15_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
