@@ -8,7 +8,11 @@ const cli = require('cgibridge');
 if (typeof CgiError !== 'function' || typeof cli.parseDuration !== 'function') {
   throw new Error('missing exports');
 }
-const handler = createCgiHandler({ root: path.join(__dirname, '..', 'fixtures', 'cgi-bin'), mountPath: '/cgi-bin', logger: false });
+const handler = createCgiHandler({
+  root: path.join(__dirname, '..', 'fixtures', 'cgi-bin'),
+  mountPath: '/cgi-bin',
+  logger: false,
+});
 const server = http.createServer(handler).listen(0, '127.0.0.1', () => {
   const { port } = server.address();
   http.get({ host: '127.0.0.1', port, path: '/cgi-bin/hello.pl' }, (res) => {
@@ -16,7 +20,9 @@ const server = http.createServer(handler).listen(0, '127.0.0.1', () => {
     res.setEncoding('utf8');
     res.on('data', (chunk) => (body += chunk));
     res.on('end', () => {
-      process.stdout.write(JSON.stringify({ status: res.statusCode, body, duration: cli.parseDuration('--timeout', '2s') }));
+      process.stdout.write(
+        JSON.stringify({ status: res.statusCode, body, duration: cli.parseDuration('--timeout', '2s') }),
+      );
       server.close();
     });
   });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDuration, parseSize } from 'cgibridge';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../support/cli.js';
 import { makeScriptRoot, type ScriptRoot } from '../support/fixtures.js';
 import { json, request } from '../support/http.js';
@@ -131,7 +131,10 @@ describe('cgibridge usage', () => {
 
   it.each([
     [['serve', '.', '--bogus'], /^cgibridge: Unknown option '--bogus'\n/],
-    [['serve', '.', '--timeout', '5x'], /^cgibridge: --timeout must be a duration like 500ms, 10s or 2m \(got "5x"\)\n/],
+    [
+      ['serve', '.', '--timeout', '5x'],
+      /^cgibridge: --timeout must be a duration like 500ms, 10s or 2m \(got "5x"\)\n/,
+    ],
     [['serve', '.', '--kill-grace', 'soon'], /^cgibridge: --kill-grace must be a duration/],
     [['serve', '.', '--max-request-body', '10xb'], /^cgibridge: --max-request-body must be a size like 512kb/],
     [['serve', '.', '--max-concurrent', '0'], /^cgibridge: --max-concurrent must be a whole number >= 1/],

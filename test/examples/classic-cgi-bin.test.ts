@@ -35,7 +35,12 @@ describe('examples/classic-cgi-bin', () => {
     expect(root.headers.location).toBe('/cgi-bin/');
     const menu = await request(cli.url);
     expect(menu.status).toBe(200);
-    for (const link of ['/cgi-bin/hello.sh/some/path?a=1', '/cgi-bin/guestbook.py', '/cgi-bin/env.pl', '/cgi-bin/today.sh']) {
+    for (const link of [
+      '/cgi-bin/hello.sh/some/path?a=1',
+      '/cgi-bin/guestbook.py',
+      '/cgi-bin/env.pl',
+      '/cgi-bin/today.sh',
+    ]) {
       expect(menu.text).toContain(`href="${link}"`);
     }
   });

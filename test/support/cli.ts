@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync, type StdioOptions } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The bin npm links at the repository root: what a user runs. */
