@@ -26,7 +26,9 @@ describe('cgibridge serve', () => {
       }
       expect((await request(`${cli.origin}/elsewhere`)).status).toBe(404);
       expect((await request(`${cli.url}nothing.sh`)).status).toBe(502);
-      await eventually(() => cli.output().includes('GET /elsewhere 404'), 5000, 'log line');
+      // The line is written once the script has been reaped, just after the response.
+      await eventually(() => cli.output().includes('GET /cgi-bin/nothing.sh 502'), 5000, 'log line');
+      expect(cli.output()).toContain('GET /elsewhere 404');
       expect(cli.output()).toMatch(/GET \/cgi-bin\/hello\.sh 200 [\d.]+ms exit=0/);
       expect(cli.output()).toMatch(/GET \/cgi-bin\/nothing\.sh 502 [\d.]+ms exit=3 ERR_CGI_NO_HEADERS/);
     } finally {
