@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -34,6 +35,14 @@ conformance('process lifecycle (SPEC §2)', (ctx) => {
     await expect(request(`${server.origin}/cgi-bin/sleep-after-headers.sh?${file}`)).rejects.toThrow();
     const [script, grandchild] = await readPids(file);
     await eventually(() => !alive(script as number) && !alive(grandchild as number), 5000, 'process group to die');
+  });
+
+  it('sends SIGTERM first, so a script can clean up within killGrace', async () => {
+    const server = await ctx.start({ timeout: 200, killGrace: 5000 });
+    const file = pidFile(ctx.root.scratch);
+    expect((await request(`${server.origin}/cgi-bin/trap-term.sh?${file}`)).status).toBe(504);
+    await eventually(() => existsSync(`${file}.term`), 4000, 'the TERM handler to run');
+    expect(readFileSync(`${file}.term`, 'utf8')).toBe('term\n');
   });
 
   it('sends SIGKILL after killGrace to a script that ignores SIGTERM', async () => {
