@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration, parseSize } from 'cgibridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +95,39 @@ describe('cgibridge serve', () => {
       const lines = (await request(`${cli.url}fds.py`)).text.trim().split('\n');
       const fds = lines.map((line) => line.split(' ')).filter(([, target]) => !target?.startsWith('/proc/'));
       expect(fds.map(([fd]) => fd)).toEqual(['0', '1', '2']);
+    } finally {
+      await cli.stop();
+    }
+  });
+});
+
+describe('cgibridge serve at its open-file limit', () => {
+  it('stays up, keeps serving and leaks no descriptors when floods exhaust them', async () => {
+    const cli = await startCli([root.root, '--timeout', '1s', '--kill-grace', '100ms', '--quiet'], undefined, 60);
+    const descriptors = () => readdirSync(`/proc/${cli.proc.pid}/fd`).length;
+    try {
+      await eventually(
+        () => /open-file limit 60: at most \d+ scripts and \d+ connections/.test(cli.output()),
+        5000,
+        'warning',
+      );
+      expect((await request(`${cli.url}hello.sh`)).status).toBe(200);
+      const before = descriptors();
+      for (let round = 0; round < 5; round++) {
+        const outcomes = await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            request(`${cli.url}sleep.sh?${join(root.scratch, `flood-${round}-${i}`)}`).then(
+              (reply) => reply.status,
+              (error: NodeJS.ErrnoException) => error.code,
+            ),
+          ),
+        );
+        // Answered (timed out or refused for capacity) or, past the connection cap, reset; nothing else.
+        for (const outcome of outcomes) expect([504, 503, 'ECONNRESET', 'EPIPE']).toContain(outcome);
+        await eventually(async () => (await request(`${cli.url}hello.sh`)).status === 200, 5000, 'recovery');
+      }
+      expect(cli.proc.exitCode).toBeNull();
+      await eventually(() => descriptors() <= before, 5000, `descriptors back to ${before}`);
     } finally {
       await cli.stop();
     }

@@ -59,6 +59,18 @@ conformance('environment (RFC 3875 §4.1)', (ctx) => {
     expect(env.QUERY_STRING).toBe('');
   });
 
+  it('leaves CONTENT_LENGTH and CONTENT_TYPE unset for an empty body (§4.1.2)', async () => {
+    const { env } = json<Dump>(
+      await request(ctx.url('/cgi-bin/env.py'), {
+        method: 'POST',
+        body: '',
+        headers: { 'Content-Type': 'text/plain' },
+      }),
+    );
+    expect(env.CONTENT_LENGTH).toBeUndefined();
+    expect(env.CONTENT_TYPE).toBeUndefined();
+  });
+
   it('maps request headers to HTTP_* and joins repeated ones', async () => {
     const { env } = json<Dump>(
       await request(ctx.url('/cgi-bin/env.py'), {

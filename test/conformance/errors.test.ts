@@ -22,12 +22,19 @@ conformance('errors a CGI author can act on (SPEC §2, §5)', (ctx) => {
       500,
       /not-executable\.sh: the script is not executable; run "chmod \+x" on it or configure an interpreter for "\.sh"/,
     ],
+    [
+      'an executable without a shebang line (never handed to /bin/sh)',
+      '/cgi-bin/no-shebang.sh',
+      502,
+      /no-shebang\.sh: the script has no shebang line \(#!\) and is not a binary; add one, e\.g\. "#!\/bin\/sh"/,
+    ],
   ])('answers %s with a generic error and one log line naming the cause', async (_name, path, status, cause) => {
     const reply = await request(ctx.url(path));
     expect(reply.status).toBe(status);
     expect(reply.text).toBe(status === 502 ? '502 Bad Gateway\n' : '500 Internal Server Error\n');
     expect(reply.text).not.toContain(ctx.root.root);
     expect(reply.text).not.toContain('SOURCE');
+    expect(reply.text).not.toContain('ran without a shebang');
     const lines = ctx.server.logger.lines.filter((l) => l.message.includes(path));
     expect(
       lines.filter((l) => cause.test(l.message)),

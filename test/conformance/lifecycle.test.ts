@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { listInheritedDescriptors } from '@cgibridge/core';
 import { expect, it } from 'vitest';
 import { rawRequest, request } from '../support/http.js';
-import { alive, conformance, eventually, inheritedDescriptors, readPids, zombieChildren } from '../support/suite.js';
+import { alive, conformance, eventually, readPids, zombieChildren } from '../support/suite.js';
 
 let counter = 0;
 const pidFile = (scratch: string) => join(scratch, `pids-${process.pid}-${++counter}`);
@@ -52,6 +53,34 @@ conformance('process lifecycle (SPEC §2)', (ctx) => {
     const [pid] = await readPids(file);
     await eventually(() => !alive(pid as number), 5000, 'SIGKILL');
     await eventually(() => server.running() === 0, 5000, 'reap');
+  });
+
+  it('still SIGKILLs a TERM-proof background job after its script has exited', async () => {
+    const server = await ctx.start({ timeout: 200, killGrace: 300 });
+    const file = pidFile(ctx.root.scratch);
+    expect((await request(`${server.origin}/cgi-bin/term-proof-child.sh?${file}`)).status).toBe(504);
+    const [script, job] = await readPids(file);
+    await eventually(() => !alive(script as number), 4000, 'the script to die on SIGTERM');
+    await eventually(() => !alive(job as number), 4000, 'the background job to get SIGKILL');
+  });
+
+  it('bounds buffered chunked uploads by maxConcurrent (503 while the slots are taken)', async () => {
+    const server = await ctx.start({ maxConcurrent: 1 });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* slowBody() {
+      yield Buffer.from('first part ');
+      await gate;
+      yield Buffer.from('last part');
+    }
+    const first = request(`${server.origin}/cgi-bin/count.sh`, { method: 'POST', body: slowBody() });
+    await eventually(() => server.running() === 1, 5000, 'the first upload to take the slot');
+    const second = await request(`${server.origin}/cgi-bin/count.sh`, { method: 'POST', body: slowBody() });
+    expect(second.status).toBe(503);
+    release();
+    expect((await first).text).toBe('20\n');
   });
 
   it('kills the process group when the client disconnects while the script is silent', async () => {
@@ -104,7 +133,7 @@ conformance('process lifecycle (SPEC §2)', (ctx) => {
     const lines = (await request(ctx.url('/cgi-bin/fds.py'))).text.trim().split('\n');
     // Descriptors this test process itself inherited without close-on-exec are outside the
     // library's control (the CLI closes them at start; its own test asserts exactly 0, 1, 2).
-    const foreign = inheritedDescriptors();
+    const foreign = listInheritedDescriptors();
     const fds = lines
       .map((line) => line.split(' '))
       .filter(([fd, target]) => !target?.startsWith('/proc/') && !foreign.includes(Number(fd)));
@@ -125,6 +154,10 @@ conformance('process lifecycle (SPEC §2)', (ctx) => {
     await request(`${server.origin}/cgi-bin/echo.py`, { method: 'POST', body: 'twelve bytes' });
     await eventually(() => server.events.some((e) => e.type === 'end'), 5000, 'end event');
     expect(server.events.map((e) => e.type)).toEqual(['spawn', 'headers', 'end']);
+    await request(`${server.origin}/cgi-bin/redirect-local.sh`);
+    await eventually(() => server.events.filter((e) => e.type === 'end').length === 3, 5000, 'end events');
+    const hop = server.events.find((e) => e.type === 'end' && e.scriptName === '/cgi-bin/redirect-local.sh');
+    expect(hop).toMatchObject({ status: 0, localRedirect: '/cgi-bin/env.py/from-redirect?via=local', exitCode: 0 });
     expect(server.events[2]).toMatchObject({
       type: 'end',
       method: 'POST',

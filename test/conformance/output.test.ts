@@ -97,6 +97,11 @@ conformance('script output (RFC 3875 §6, SPEC §4)', (ctx) => {
     expect(json(reply)).toEqual({ modern: true, method: 'GET', url: '/modern/route?from=cgi' });
   });
 
+  it('hands a local redirect to a non-script URL inside the mount on to the app, as a GET', async () => {
+    const reply = await request(ctx.url('/cgi-bin/redirect-inmount.sh'), { method: 'POST', body: 'a=1' });
+    expect(json(reply)).toEqual({ modern: true, method: 'GET', url: '/cgi-bin/modern/inside?x=1' });
+  });
+
   it('sends local redirects to the client when localRedirects is off', async () => {
     const server = await ctx.start({ localRedirects: false });
     const reply = await request(`${server.origin}/cgi-bin/redirect-local.sh`);
@@ -178,6 +183,7 @@ conformance('script output (RFC 3875 §6, SPEC §4)', (ctx) => {
     expect(reply.headers['x-accel-redirect']).toBeUndefined();
     expect(reply.headers.upgrade).toBeUndefined();
     expect(reply.headers['keep-alive']).not.toBe('timeout=1');
+    expect(reply.headers['x-hop-named']).toBeUndefined();
     expect(reply.headers['x-kept']).toBe('yes');
   });
 

@@ -16,9 +16,20 @@ export interface RunningCli {
   stop(): Promise<void>;
 }
 
-/** Starts `cgibridge serve <args>` and waits for the line that announces its URL. */
-export async function startCli(args: string[], stdio: StdioOptions = ['ignore', 'pipe', 'pipe']): Promise<RunningCli> {
-  const proc = spawn(CLI, ['serve', ...args, '--port', '0'], { stdio });
+/**
+ * Starts `cgibridge serve <args>` and waits for the line that announces its URL.
+ * `openFiles` runs it under `ulimit -n` (the shell execs it, so the pid is the server's).
+ */
+export async function startCli(
+  args: string[],
+  stdio: StdioOptions = ['ignore', 'pipe', 'pipe'],
+  openFiles?: number,
+): Promise<RunningCli> {
+  const argv = ['serve', ...args, '--port', '0'];
+  const proc =
+    openFiles === undefined
+      ? spawn(CLI, argv, { stdio })
+      : spawn('sh', ['-c', `ulimit -n ${openFiles} && exec "$0" "$@"`, CLI, ...argv], { stdio });
   let output = '';
   proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;

@@ -36,7 +36,10 @@ export interface TestServer {
 /** A way to mount cgibridge on a real server; the conformance suite runs against each one. */
 export interface Adapter {
   readonly name: string;
-  /** Starts a server with the gateway at `options.mountPath` and a modern route at `/modern/*`. */
+  /**
+   * Starts a server with the gateway at `options.mountPath`, and behind it a modern route
+   * answering `/modern/*` and `/cgi-bin/modern/*` with JSON `{ modern, method, url }`.
+   */
   start(options: CgiOptions): Promise<TestServer>;
 }
 
@@ -54,7 +57,7 @@ export const nodeAdapter: Adapter = {
     const handler = createCgiHandler({ ...options, logger, onEvent: (event) => events.push(event) });
     const server = createServer((req, res) => {
       handler(req, res, () => {
-        if (req.url?.startsWith('/modern/')) {
+        if (req.url?.startsWith('/modern/') || req.url?.startsWith('/cgi-bin/modern/')) {
           res.writeHead(200, { 'Content-Type': 'application/json' });
           res.end(JSON.stringify({ modern: true, method: req.method, url: req.url }));
           return;

@@ -115,18 +115,3 @@ export function zombieChildren(): number[] {
   }
   return zombies;
 }
-
-/** Descriptors >= 3 of this process without close-on-exec: inherited from whoever started it. */
-export function inheritedDescriptors(): number[] {
-  return readdirSync('/proc/self/fd')
-    .map(Number)
-    .filter((fd) => {
-      if (fd < 3) return false;
-      try {
-        const flags = /flags:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
-        return flags !== undefined && (Number.parseInt(flags, 8) & 0o2000000) === 0;
-      } catch {
-        return false;
-      }
-    });
-}

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { consoleLogger } from '@cgibridge/core';
+import { closeSync, readFileSync } from 'node:fs';
+import { consoleLogger, listInheritedDescriptors } from '@cgibridge/core';
 import { parseCommandLine, SERVE_USAGE, USAGE, UsageError } from './args.js';
-import { closeInheritedDescriptors } from './descriptors.js';
 import { serve } from './serve.js';
 
 /** Gateway option names as the CLI user knows them. */
@@ -47,7 +46,9 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     process.stdout.write(`${command.command === 'help' ? USAGE : SERVE_USAGE}\n`);
     return 0;
   }
-  closeInheritedDescriptors();
+  // The CLI owns its process: descriptors leaked into it by its parent would reach every
+  // script (Node's spawn cannot leave them out), so they are closed before anything starts.
+  for (const fd of listInheritedDescriptors()) closeSync(fd);
   let running: Awaited<ReturnType<typeof serve>>;
   try {
     running = await serve(command);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { type CgiEndEvent, type CgiLogger, consoleLogger, createCgiHandler, errorBody } from '@cgibridge/core';
 import type { ServeCommand } from './args.js';
+import { fdBudget } from './fd-budget.js';
 
 /** A running `cgibridge serve`. */
 export interface RunningServer {
@@ -14,7 +15,12 @@ export interface RunningServer {
 }
 
 function formatEnd(event: CgiEndEvent): string {
-  const status = event.status === 0 ? 'local-redirect' : String(event.status);
+  const status =
+    event.localRedirect !== undefined
+      ? `-> ${JSON.stringify(event.localRedirect).slice(1, -1)} (local redirect)`
+      : event.status === 0
+        ? '-'
+        : String(event.status);
   const exit =
     event.signal !== null ? ` signal=${event.signal}` : event.exitCode !== null ? ` exit=${event.exitCode}` : '';
   const error = event.errorCode === undefined ? '' : ` ${event.errorCode}`;
@@ -26,8 +32,16 @@ function formatEnd(event: CgiEndEvent): string {
  * @throws TypeError when an option is wrong (message names it), or a listen error.
  */
 export async function serve(command: ServeCommand, logger: CgiLogger = consoleLogger): Promise<RunningServer> {
+  const wanted = command.options.maxConcurrent ?? 64;
+  const budget = fdBudget(wanted === Number.POSITIVE_INFINITY ? 1_000_000 : wanted);
+  if (budget.maxConcurrent < wanted) {
+    logger.warn(
+      `open-file limit ${budget.limit}: at most ${budget.maxConcurrent} scripts and ${budget.maxConnections} connections at once (raise it with ulimit -n)`,
+    );
+  }
   const handler = createCgiHandler({
     ...command.options,
+    maxConcurrent: budget.maxConcurrent,
     logger,
     onEvent: command.quiet
       ? undefined
@@ -52,6 +66,7 @@ export async function serve(command: ServeCommand, logger: CgiLogger = consoleLo
       res.end(body);
     });
   });
+  if (budget.maxConnections !== undefined) server.maxConnections = budget.maxConnections;
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
     server.listen(command.port, command.host, () => {

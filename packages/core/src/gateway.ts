@@ -1,15 +1,19 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { basename } from 'node:path';
-import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { parseCommandArgs } from './command-args.js';
 import { collectHeaders, createCgiEnv } from './create-env.js';
+import { warnAboutInheritedDescriptors } from './descriptors.js';
 import { CgiError } from './errors.js';
+import { LengthCheck } from './length-check.js';
+import { drainStderr } from './log-stderr.js';
 import { quoteForLog } from './logger.js';
 import { type CgiConfig, type CgiOptions, resolveCgiOptions } from './options.js';
 import { CgiHeaderReader, type CgiResponseHead, parseCgiHeaders } from './parse-headers.js';
 import type { CgiRequest } from './request.js';
+import { type PreparedBody, prepareBody } from './request-body.js';
 import { type CgiScriptMatch, resolveScript, splitCgiPath } from './resolve-script.js';
-import { explainSpawnError, signalGroup, spawnScript } from './spawn-script.js';
+import { explainSpawnError, groupAlive, signalGroup, spawnScript } from './spawn-script.js';
 
 /** RFC 3875 §6.2.2 does not bound local redirects; Apache stops at 10, and so do we. */
 export const MAX_LOCAL_REDIRECTS = 10;
@@ -79,6 +83,53 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
   const { logger } = config;
   const children = new Set<ChildProcessWithoutNullStreams>();
   const exits = new Set<Promise<void>>();
+  /** SIGKILLs still to be sent, by process group id. */
+  const pendingKills = new Map<number, Promise<void>>();
+  /** Scripts running or about to start (a slot is taken before a chunked body is buffered). */
+  let slots = 0;
+  warnAboutInheritedDescriptors(logger);
+
+  /** SIGTERM to the whole process group now, SIGKILL after `killGrace` (whatever ignored SIGTERM). */
+  function killGroup(child: ChildProcessWithoutNullStreams): void {
+    const pgid = child.pid;
+    if (pgid === undefined || pendingKills.has(pgid)) return;
+    signalGroup(child, 'SIGTERM');
+    const done = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        signalGroup(child, 'SIGKILL');
+        pendingKills.delete(pgid);
+        resolve();
+      }, config.killGrace),
+    );
+    pendingKills.set(pgid, done);
+  }
+
+  /**
+   * Spawns, turning the failures that leave no usable child (no descriptors or
+   * processes left, an environment Node refuses) into errors instead of crashes.
+   */
+  function startChild(match: CgiScriptMatch, args: readonly string[], env: Record<string, string>) {
+    let child: ChildProcessWithoutNullStreams;
+    try {
+      child = spawnScript(match, args, env);
+    } catch (error) {
+      throw new CgiError('ERR_CGI_SPAWN', 502, `cannot start the script (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+    // stdio is missing when the pipes could not be created (EMFILE, ENFILE): Node then
+    // emits the reason as an 'error' event, which must not go unhandled.
+    if (child.stdin == null || child.stdout == null || child.stderr == null) {
+      child.on('error', () => {});
+      throw new CgiError(
+        'ERR_CGI_SPAWN',
+        503,
+        'cannot start the script: the server is out of file descriptors or processes',
+        { headers: { 'Retry-After': '1' } },
+      );
+    }
+    return child;
+  }
 
   function emitEnd(
     request: CgiRequest,
@@ -90,6 +141,7 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
       bytesIn?: number;
       bytesOut?: number;
       errorCode?: string | undefined;
+      localRedirect?: string | undefined;
     },
   ): void {
     const { onEvent } = config;
@@ -108,6 +160,7 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
         bytesIn: fields.bytesIn ?? 0,
         bytesOut: fields.bytesOut ?? 0,
         errorCode: fields.errorCode,
+        localRedirect: fields.localRedirect,
       });
     } catch (error) {
       logger.error(`onEvent threw: ${(error as Error)?.message ?? String(error)}`);
@@ -161,26 +214,28 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
       throw error;
     };
 
-    let headers: Map<string, string>;
-    let body: PreparedBody | null;
-    let env: Record<string, string>;
-    try {
-      headers = collectHeaders(request.rawHeaders);
-      body = await prepareBody(request, headers, config);
-      env = createCgiEnv(request, match, config, headers, body);
-    } catch (error) {
-      if (error instanceof CgiError) failEarly(error);
-      throw error;
-    }
-    if (children.size >= config.maxConcurrent) {
+    // The slot is taken before a chunked body is buffered: buffering is bounded by
+    // maxConcurrent x maxRequestBody, never by the number of open connections.
+    if (slots >= config.maxConcurrent) {
       failEarly(
         new CgiError('ERR_CGI_BUSY', 503, `refused: ${config.maxConcurrent} scripts already running (maxConcurrent)`, {
           headers: { 'Retry-After': '1' },
         }),
       );
     }
-
-    const child = spawnScript(match, args, env);
+    slots++;
+    let child: ChildProcessWithoutNullStreams;
+    let body: PreparedBody | null;
+    try {
+      const headers = collectHeaders(request.rawHeaders);
+      body = await prepareBody(request, headers, config);
+      const env = createCgiEnv(request, match, config, headers, body);
+      child = startChild(match, args, env);
+    } catch (error) {
+      slots--;
+      if (error instanceof CgiError) failEarly(error);
+      throw error;
+    }
     children.add(child);
     const nph = config.nph && basename(match.scriptName).startsWith('nph-');
 
@@ -190,17 +245,25 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
       let responseDone = false;
       let status = 0;
       let errorCode: string | undefined;
+      let localRedirect: string | undefined;
       let bytesIn = 0;
       let bytesOut = 0;
       let exit: Exit | undefined;
-      let killTimer: NodeJS.Timeout | undefined;
       let killed = false;
       let ended = false;
 
       const finishIfDone = () => {
         if (ended || !responseDone || exit === undefined) return;
         ended = true;
-        emitEnd(request, start, { scriptName: match.scriptName, status, exit, bytesIn, bytesOut, errorCode });
+        emitEnd(request, start, {
+          scriptName: match.scriptName,
+          status,
+          exit,
+          bytesIn,
+          bytesOut,
+          errorCode,
+          localRedirect,
+        });
       };
       const markResponseDone = () => {
         responseDone = true;
@@ -210,9 +273,7 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
       const kill = () => {
         if (killed) return;
         killed = true;
-        signalGroup(child, 'SIGTERM');
-        // Whatever ignores SIGTERM (or was started in the background) gets SIGKILL.
-        killTimer = setTimeout(() => signalGroup(child, 'SIGKILL'), config.killGrace);
+        killGroup(child);
       };
 
       /** Ends the request with an error: before headers it becomes the response; after, the response is aborted. */
@@ -319,8 +380,10 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
       });
       child.on('close', (code, signal) => {
         children.delete(child);
+        slots--;
         clearTimeout(timer);
-        clearTimeout(killTimer);
+        // A pending SIGKILL stays pending: the group may outlive its leader (a background
+        // job that ignores SIGTERM), and the grace period is its last chance.
         request.signal.removeEventListener('abort', onClientGone);
         exit = child.pid === undefined ? { code: null, signal: null } : { code, signal };
         finishIfDone();
@@ -397,6 +460,7 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
             return;
           }
           headed = true;
+          localRedirect = head.location;
           // A local redirect's body, if any, is not the response: drain it so the script can finish.
           stdout.resume();
           markResponseDone();
@@ -456,147 +520,17 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
   return {
     config,
     get running() {
-      return children.size;
+      return slots;
     },
     run,
     report(request, status, errorCode) {
       emitEnd(request, performance.now(), { status, errorCode });
     },
     async close() {
-      for (const child of children) {
-        signalGroup(child, 'SIGTERM');
-        setTimeout(() => signalGroup(child, 'SIGKILL'), config.killGrace).unref();
-      }
+      for (const child of children) killGroup(child);
       await Promise.all(exits);
+      // Wait out the grace period only for groups that still have members.
+      await Promise.all([...pendingKills].filter(([pgid]) => groupAlive(pgid)).map(([, done]) => done));
     },
   };
-}
-
-interface PreparedBody {
-  /** `CONTENT_LENGTH`, or `null` for a chunked body streamed without one. */
-  readonly length: number | null;
-  /** What to write to stdin: the request stream, or a chunked body read in full. */
-  readonly source: Readable | Buffer | null;
-}
-
-/**
- * Decides what the script's stdin gets and what `CONTENT_LENGTH` says, enforcing
- * `maxRequestBody` before anything is spawned when the length is known.
- */
-async function prepareBody(
-  request: CgiRequest,
-  headers: Map<string, string>,
-  config: CgiConfig,
-): Promise<PreparedBody | null> {
-  const stream = request.body;
-  if (stream === null) return null;
-  const tooLarge = () =>
-    new CgiError('ERR_CGI_BODY_TOO_LARGE', 413, `request body over ${config.maxRequestBody} bytes (maxRequestBody)`, {
-      // The unread rest of the body must not be parsed as the next request.
-      headers: { Connection: 'close' },
-    });
-  if (headers.has('transfer-encoding')) {
-    if (config.chunkedRequests === 'reject') {
-      throw new CgiError('ERR_CGI_LENGTH_REQUIRED', 411, 'chunked request body refused (chunkedRequests: "reject")', {
-        headers: { Connection: 'close' },
-      });
-    }
-    if (config.chunkedRequests === 'stream') return { length: null, source: stream };
-    // Scripts rely on CONTENT_LENGTH (CGI.pm, Python's cgi module read exactly that much),
-    // so a chunked body is read in full first, bounded by maxRequestBody.
-    const chunks: Buffer[] = [];
-    let length = 0;
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        length += chunk.length;
-        if (length > config.maxRequestBody) throw tooLarge();
-        chunks.push(chunk);
-      }
-    } catch (error) {
-      if (error instanceof CgiError) throw error;
-      throw new CgiError('ERR_CGI_CLIENT_GONE', 499, 'client went away while sending its body', { cause: error });
-    }
-    return { length, source: Buffer.concat(chunks, length) };
-  }
-  const declared = headers.get('content-length');
-  if (declared === undefined) return null;
-  const length = Number(declared);
-  if (!Number.isSafeInteger(length) || length < 0) {
-    throw new CgiError('ERR_CGI_BAD_REQUEST', 400, 'invalid Content-Length');
-  }
-  if (length > config.maxRequestBody) throw tooLarge();
-  return { length, source: length === 0 ? null : stream };
-}
-
-/** Logs stderr line by line, bounded: a flood is cut in the log, never buffered. */
-function drainStderr(stderr: Readable, log: (line: string) => void): void {
-  const MAX_LOGGED = 16 * 1024;
-  const MAX_LINE = 1024;
-  let pending = '';
-  let logged = 0;
-  let dropped = 0;
-  const emit = (line: string) => {
-    logged += line.length + 1;
-    log(quoteForLog(line.replace(/\r$/, ''), MAX_LINE).slice(1, -1));
-  };
-  stderr.setEncoding('utf8');
-  stderr.on('data', (chunk: string) => {
-    if (logged >= MAX_LOGGED) {
-      dropped += chunk.length;
-      return;
-    }
-    pending += chunk;
-    let newline = pending.indexOf('\n');
-    while (newline !== -1 && logged < MAX_LOGGED) {
-      emit(pending.slice(0, newline));
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf('\n');
-    }
-    if (pending.length > MAX_LINE) {
-      emit(pending);
-      pending = '';
-    }
-    if (logged >= MAX_LOGGED) {
-      dropped += pending.length;
-      pending = '';
-    }
-  });
-  stderr.on('error', () => {});
-  stderr.on('end', () => {
-    if (pending !== '') emit(pending);
-    if (dropped > 0) log(`(stderr truncated: ${dropped} more characters not logged)`);
-  });
-}
-
-/** Enforces a script's `Content-Length` so a liar cannot desynchronise a keep-alive connection. */
-class LengthCheck extends Transform {
-  #left: number;
-
-  constructor(expected: number) {
-    super();
-    this.#left = expected;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#left -= chunk.length;
-    if (this.#left < 0) {
-      callback(new CgiError('ERR_CGI_RESPONSE_LENGTH', 502, 'the script wrote more than its Content-Length'));
-      return;
-    }
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (this.#left > 0) {
-      callback(
-        new CgiError(
-          'ERR_CGI_RESPONSE_LENGTH',
-          502,
-          `the script wrote ${this.#left} bytes less than its Content-Length`,
-        ),
-      );
-      return;
-    }
-    callback();
-  }
 }

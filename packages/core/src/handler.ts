@@ -72,8 +72,21 @@ export function createCgiHandler(options: CgiOptions): CgiHandler {
   const gateway = createCgiGateway(options);
   const { mountPath, logger } = gateway.config;
 
-  function fallThrough(request: CgiRequest | null, res: ServerResponse, next: CgiNext | undefined): void {
+  /**
+   * Hands the request on: to `next()` when there is one (after a local redirect, as a GET
+   * for the new location, as if the client had asked for it), else a 404.
+   */
+  function fallThrough(
+    request: CgiRequest | null,
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: CgiNext | undefined,
+  ) {
     if (next !== undefined) {
+      if (request !== null && request.redirects > 0) {
+        req.method = 'GET';
+        req.url = request.target;
+      }
       next();
       return;
     }
@@ -94,20 +107,16 @@ export function createCgiHandler(options: CgiOptions): CgiHandler {
       return;
     }
     if (result === null) {
-      fallThrough(request, res, next);
+      fallThrough(request, req, res, next);
       return;
     }
     if (result.kind === 'local-redirect') {
       const { path, query } = splitTarget(result.location);
       const below = stripMount(path, mountPath);
-      if (below === null) {
-        // The target lies outside this gateway: hand it on as a GET, as if the client had asked for it.
-        req.method = 'GET';
-        req.url = result.location;
-        fallThrough(null, res, next);
-        return;
-      }
-      await dispatch(redirectedRequest(request, result.location, below, query), req, res, next);
+      // A target outside this gateway's mount names no script here; it still goes on as a GET.
+      const redirected = redirectedRequest(request, result.location, below ?? path, query);
+      if (below === null) fallThrough(redirected, req, res, next);
+      else await dispatch(redirected, req, res, next);
       return;
     }
     sendCgiResult(result, res);
@@ -117,7 +126,7 @@ export function createCgiHandler(options: CgiOptions): CgiHandler {
     const { path, query } = splitTarget(req.url ?? '/');
     const below = stripMount(path, mountPath);
     if (below === null) {
-      fallThrough(null, res, next);
+      fallThrough(null, req, res, next);
       return;
     }
     const controller = new AbortController();

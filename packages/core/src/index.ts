@@ -5,6 +5,7 @@
  */
 export { parseCommandArgs } from './command-args.js';
 export { collectHeaders, createCgiEnv, SERVER_SOFTWARE } from './create-env.js';
+export { listInheritedDescriptors } from './descriptors.js';
 export { CgiError, type CgiErrorCode } from './errors.js';
 export {
   type CgiDocumentResult,

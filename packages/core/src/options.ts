@@ -13,8 +13,14 @@ export interface CgiEndEvent {
   readonly target: string;
   /** `SCRIPT_NAME` of the script that ran, if one did. */
   readonly scriptName?: string | undefined;
-  /** The status sent to the client (0 when the connection was destroyed before a response). */
+  /**
+   * The status sent to the client; when the response was cut short after it started,
+   * `errorCode` says why. 0 when this script sent no response of its own: a local
+   * redirect (see `localRedirect`) or a connection gone before any answer.
+   */
   readonly status: number;
+  /** Where the script's local redirect (RFC 3875 §6.2.2) sent the request, if it did. */
+  readonly localRedirect?: string | undefined;
   /** Milliseconds from the start of the request until both response and script finished. */
   readonly durationMs: number;
   /** Exit code of the script, or `null` when it was killed by a signal or never ran. */

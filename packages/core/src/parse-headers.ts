@@ -131,7 +131,8 @@ export function parseCgiHeaders(block: string, nph = false): CgiResponseHead {
   let location: string | undefined;
   let contentType = false;
   let contentLength: number | undefined;
-  const headers: Array<readonly [string, string]> = [];
+  let headers: Array<readonly [string, string]> = [];
+  const nominated = new Set<string>();
   let fields = 0;
 
   for (let i = 0; i < lines.length; i++) {
@@ -186,6 +187,8 @@ export function parseCgiHeaders(block: string, nph = false): CgiResponseHead {
       }
       contentLength = Number(value);
     } else if (STRIPPED.has(lower) || lower.startsWith('x-accel-')) {
+      // Fields a Connection header names are hop-by-hop too (RFC 9110 §7.6.1).
+      if (lower === 'connection') for (const name of value.split(',')) nominated.add(name.trim().toLowerCase());
       continue;
     }
     headers.push([name, value]);
@@ -198,6 +201,7 @@ export function parseCgiHeaders(block: string, nph = false): CgiResponseHead {
   if (location === undefined && status === undefined && !contentType) {
     throw malformed('ERR_CGI_NO_CONTENT_TYPE', 'the header block has no Content-Type, Status or Location');
   }
+  if (nominated.size > 0) headers = headers.filter(([name]) => !nominated.has(name.toLowerCase()));
   if (!headers.some(([name]) => name.toLowerCase() === 'x-content-type-options')) {
     headers.push(['X-Content-Type-Options', 'nosniff']);
   }

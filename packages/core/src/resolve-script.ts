@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, join, sep } from 'node:path';
 import { CgiError } from './errors.js';
 import type { CgiConfig } from './options.js';
@@ -156,13 +156,13 @@ async function confined(
   return runnable(real, stats, scriptName, pathInfo, config);
 }
 
-function runnable(
+async function runnable(
   filename: string,
   stats: Stats,
   scriptName: string,
   pathInfo: string,
   config: CgiConfig,
-): CgiScriptMatch {
+): Promise<CgiScriptMatch> {
   const ext = extname(filename).toLowerCase();
   // BatBadBut (CVE-2024-27980): cmd.exe re-parses arguments of batch files.
   if (ext === '.bat' || ext === '.cmd') {
@@ -181,7 +181,51 @@ function runnable(
       `${scriptName}: the script is not executable; run "chmod +x" on it${hint}`,
     );
   }
+  if (!(await hasExecutableFormat(filename, stats))) {
+    const hint = ext ? ` or configure an interpreter for "${ext}"` : '';
+    throw new CgiError(
+      'ERR_CGI_NO_SHEBANG',
+      502,
+      `${scriptName}: the script has no shebang line (#!) and is not a binary; add one, e.g. "#!/bin/sh"${hint}`,
+    );
+  }
   return { scriptName, pathInfo, filename, command: filename, args: [] };
+}
+
+// The kernel runs "#!" scripts and these binaries; for anything else the C library's
+// execvp would quietly hand the file to /bin/sh, which is a shell we promised not to use.
+const MAGIC = [
+  Buffer.from('#!'),
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46]), // ELF
+  Buffer.from([0xcf, 0xfa, 0xed, 0xfe]), // Mach-O 64
+  Buffer.from([0xce, 0xfa, 0xed, 0xfe]), // Mach-O 32
+  Buffer.from([0xca, 0xfe, 0xba, 0xbe]), // Mach-O universal
+  Buffer.from('MZ'), // PE (Windows)
+];
+const formatCache = new Map<string, boolean>();
+
+/** Whether a file starts like something the kernel executes itself; cached per path, mtime and size. */
+async function hasExecutableFormat(filename: string, stats: Stats): Promise<boolean> {
+  const key = `${filename}\0${stats.mtimeMs}\0${stats.size}`;
+  const cached = formatCache.get(key);
+  if (cached !== undefined) return cached;
+  let head = Buffer.alloc(0);
+  try {
+    const file = await open(filename, 'r');
+    try {
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(4), 0, 4, 0);
+      head = buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
+  } catch {
+    // Unreadable: let the spawn report why.
+    return true;
+  }
+  const ok = MAGIC.some((magic) => head.subarray(0, magic.length).equals(magic));
+  if (formatCache.size >= 4096) formatCache.clear();
+  formatCache.set(key, ok);
+  return ok;
 }
 
 /** The directory a script runs in (RFC 3875 §7.2: the script's own directory). */

@@ -41,6 +41,17 @@ export function signalGroup(child: ChildProcessWithoutNullStreams, signal: NodeJ
   }
 }
 
+/** Does any process of this group still exist? (POSIX; on Windows: the process.) */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(process.platform === 'win32' ? pgid : -pgid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but is not ours to signal.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Explains why a spawn failed, in words a CGI author understands. Looks at the
  * script's first line because the kernel reports a missing shebang interpreter,
@@ -53,14 +64,14 @@ export async function explainSpawnError(match: CgiScriptMatch, error: NodeJS.Err
       return new CgiError(
         'ERR_CGI_INTERPRETER_NOT_FOUND',
         502,
-        `${match.scriptName}: interpreter ${quoteForLog(match.command)} not found in PATH`,
+        `interpreter ${quoteForLog(match.command)} not found in PATH`,
         { cause: error },
       );
     }
     return new CgiError(
       'ERR_CGI_SPAWN',
       502,
-      `${match.scriptName}: cannot start interpreter ${quoteForLog(match.command)} (${error.code})`,
+      `cannot start interpreter ${quoteForLog(match.command)} (${error.code})`,
       {
         cause: error,
       },
@@ -71,7 +82,7 @@ export async function explainSpawnError(match: CgiScriptMatch, error: NodeJS.Err
     return new CgiError(
       'ERR_CGI_CRLF_SHEBANG',
       502,
-      `${match.scriptName}: the shebang line ends with a carriage return (file saved with CRLF line endings); convert it to LF, e.g. with dos2unix`,
+      'the shebang line ends with a carriage return (file saved with CRLF line endings); convert it to LF, e.g. with dos2unix',
       { cause: error },
     );
   }
@@ -80,7 +91,7 @@ export async function explainSpawnError(match: CgiScriptMatch, error: NodeJS.Err
     return new CgiError(
       'ERR_CGI_INTERPRETER_NOT_FOUND',
       502,
-      `${match.scriptName}: interpreter ${quoteForLog(interpreter)} named in the shebang line not found`,
+      `interpreter ${quoteForLog(interpreter)} named in the shebang line not found`,
       { cause: error },
     );
   }
@@ -88,18 +99,13 @@ export async function explainSpawnError(match: CgiScriptMatch, error: NodeJS.Err
     return new CgiError(
       'ERR_CGI_NOT_EXECUTABLE',
       500,
-      `${match.scriptName}: permission denied running the script (is it, and its interpreter, executable?)`,
+      'permission denied running the script (is it, and its interpreter, executable?)',
       { cause: error },
     );
   }
-  return new CgiError(
-    'ERR_CGI_SPAWN',
-    502,
-    `${match.scriptName}: cannot start the script (${error.code ?? error.message})`,
-    {
-      cause: error,
-    },
-  );
+  return new CgiError('ERR_CGI_SPAWN', 502, `cannot start the script (${error.code ?? error.message})`, {
+    cause: error,
+  });
 }
 
 async function readShebang(filename: string): Promise<string | undefined> {

@@ -1,0 +1,42 @@
+import type { Readable } from 'node:stream';
+import { quoteForLog } from './logger.js';
+
+/** Logs stderr line by line, bounded: a flood is cut in the log, never buffered. */
+export function drainStderr(stderr: Readable, log: (line: string) => void): void {
+  const MAX_LOGGED = 16 * 1024;
+  const MAX_LINE = 1024;
+  let pending = '';
+  let logged = 0;
+  let dropped = 0;
+  const emit = (line: string) => {
+    logged += line.length + 1;
+    log(quoteForLog(line.replace(/\r$/, ''), MAX_LINE).slice(1, -1));
+  };
+  stderr.setEncoding('utf8');
+  stderr.on('data', (chunk: string) => {
+    if (logged >= MAX_LOGGED) {
+      dropped += chunk.length;
+      return;
+    }
+    pending += chunk;
+    let newline = pending.indexOf('\n');
+    while (newline !== -1 && logged < MAX_LOGGED) {
+      emit(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
+    }
+    if (pending.length > MAX_LINE) {
+      emit(pending);
+      pending = '';
+    }
+    if (logged >= MAX_LOGGED) {
+      dropped += pending.length;
+      pending = '';
+    }
+  });
+  stderr.on('error', () => {});
+  stderr.on('end', () => {
+    if (pending !== '') emit(pending);
+    if (dropped > 0) log(`(stderr truncated: ${dropped} more characters not logged)`);
+  });
+}
