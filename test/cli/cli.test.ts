@@ -89,8 +89,9 @@ describe('cgibridge serve', () => {
   });
 
   it('gives scripts only stdin, stdout and stderr, even when it inherited other descriptors', async () => {
-    // fd 3 and 4 are inherited without close-on-exec, as from a careless parent process.
-    const cli = await startCli([root.root], ['ignore', 'pipe', 'pipe', 'pipe', 'pipe']);
+    // fd 40 and 41 are inherited without close-on-exec, as from a careless parent process
+    // (Node itself marks 3 to 16 close-on-exec at start, but nothing above).
+    const cli = await startCli([root.root], 'exec 40</dev/null 41</dev/null');
     try {
       const lines = (await request(`${cli.url}fds.py`)).text.trim().split('\n');
       const fds = lines.map((line) => line.split(' ')).filter(([, target]) => !target?.startsWith('/proc/'));
@@ -103,7 +104,7 @@ describe('cgibridge serve', () => {
 
 describe('cgibridge serve at its open-file limit', () => {
   it('stays up, keeps serving and leaks no descriptors when floods exhaust them', async () => {
-    const cli = await startCli([root.root, '--timeout', '1s', '--kill-grace', '100ms', '--quiet'], undefined, 60);
+    const cli = await startCli([root.root, '--timeout', '1s', '--kill-grace', '100ms', '--quiet'], 'ulimit -n 60');
     const descriptors = () => readdirSync(`/proc/${cli.proc.pid}/fd`).length;
     try {
       await eventually(

@@ -18,18 +18,16 @@ export interface RunningCli {
 
 /**
  * Starts `cgibridge serve <args>` and waits for the line that announces its URL.
- * `openFiles` runs it under `ulimit -n` (the shell execs it, so the pid is the server's).
+ * `shell` is run first by bash (dash takes single-digit descriptors only), which then execs the CLI (so the pid is the server's):
+ * e.g. `ulimit -n 60`, or `exec 7</dev/null` to hand it a descriptor without close-on-exec.
  */
-export async function startCli(
-  args: string[],
-  stdio: StdioOptions = ['ignore', 'pipe', 'pipe'],
-  openFiles?: number,
-): Promise<RunningCli> {
+export async function startCli(args: string[], shell?: string): Promise<RunningCli> {
   const argv = ['serve', ...args, '--port', '0'];
+  const stdio: StdioOptions = ['ignore', 'pipe', 'pipe'];
   const proc =
-    openFiles === undefined
+    shell === undefined
       ? spawn(CLI, argv, { stdio })
-      : spawn('sh', ['-c', `ulimit -n ${openFiles} && exec "$0" "$@"`, CLI, ...argv], { stdio });
+      : spawn('bash', ['-c', `${shell} && exec "$0" "$@"`, CLI, ...argv], { stdio });
   let output = '';
   proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;
