@@ -167,6 +167,11 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
     }
   }
 
+  /** Server-side failures are errors in the log; refusals of a bad request are only info. */
+  function logFailure(label: string, error: CgiError): void {
+    (error.status >= 500 ? logger.error : logger.info)(`${label}: ${error.message}`);
+  }
+
   async function run(request: CgiRequest): Promise<CgiResult | null> {
     const start = performance.now();
     let match: Awaited<ReturnType<typeof resolveScript>>;
@@ -178,8 +183,7 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
       }
     } catch (error) {
       if (error instanceof CgiError) {
-        const log = error.status >= 500 ? logger.error : logger.info;
-        log(`${request.id} ${request.method} ${quoteForLog(request.target)}: ${error.message}`);
+        logFailure(`${request.id} ${request.method} ${quoteForLog(request.target)}`, error);
         emitEnd(request, start, { status: error.status, errorCode: error.code });
       }
       throw error;
@@ -208,8 +212,7 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
   ): Promise<CgiResult> {
     const label = `${request.id} ${match.scriptName}`;
     const failEarly = (error: CgiError): never => {
-      const log = error.status >= 500 ? logger.error : logger.info;
-      log(`${label}: ${error.message}`);
+      logFailure(label, error);
       emitEnd(request, start, { scriptName: match.scriptName, status: error.status, errorCode: error.code });
       throw error;
     };
