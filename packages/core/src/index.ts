@@ -15,8 +15,15 @@ export {
   createCgiGateway,
   MAX_LOCAL_REDIRECTS,
 } from './gateway.js';
-export { type CgiHandler, type CgiNext, createCgiHandler, redirectedRequest, stripMount } from './handler.js';
+export { type CgiHandler, type CgiNext, createCgiHandler } from './handler.js';
 export { type CgiLogger, consoleLogger } from './logger.js';
+export {
+  type CgiFrameworkView,
+  prepareReentry,
+  publicError,
+  requestFromNode,
+  stripMount,
+} from './node-request.js';
 export type {
   CgiChunkedMode,
   CgiConfig,
@@ -33,6 +40,6 @@ export {
   type CgiResponseHead,
   parseCgiHeaders,
 } from './parse-headers.js';
-export { type CgiRequest, type CgiUser, createCgiRequest, nextRequestId, splitTarget } from './request.js';
+export { type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
 export { type CgiScriptMatch, resolveScript, splitCgiPath } from './resolve-script.js';
 export { errorBody, groupHeaders, sendCgiError, sendCgiResult } from './send-result.js';

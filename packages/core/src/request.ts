@@ -1,6 +1,4 @@
-import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 
 /**
  * The framework-neutral request the gateway runs. Adapters build one from their
@@ -67,42 +65,4 @@ export function splitTarget(target: string): { path: string; query: string } {
   const stop = end === -1 ? target.length : end;
   if (q === -1 || q > stop) return { path: target.slice(0, stop), query: '' };
   return { path: target.slice(0, q), query: target.slice(q + 1, stop) };
-}
-
-/**
- * Builds a {@link CgiRequest} from a `node:http` request.
- *
- * @param req - the incoming request; its body becomes the script's stdin.
- * @param mountPath - the URL prefix already matched (`''` for none).
- * @param path - the raw URL path below the mount.
- * @param signal - aborted when the client goes away.
- */
-export function createCgiRequest(
-  req: IncomingMessage,
-  mountPath: string,
-  path: string,
-  query: string,
-  signal: AbortSignal,
-  user?: CgiUser,
-): CgiRequest {
-  const socket = req.socket;
-  return {
-    id: nextRequestId(),
-    method: req.method ?? 'GET',
-    target: req.url ?? '/',
-    mountPath,
-    path,
-    query,
-    rawHeaders: req.rawHeaders,
-    body: req,
-    httpVersion: req.httpVersion,
-    remoteAddress: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort ?? 0,
-    localAddress: socket.localAddress ?? '',
-    localPort: socket.localPort ?? 0,
-    secure: (socket as Partial<TLSSocket>).encrypted === true,
-    user,
-    signal,
-    redirects: 0,
-  };
 }

@@ -1,0 +1,141 @@
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { CgiError } from './errors.js';
+import type { CgiGateway } from './gateway.js';
+import { type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
+
+/** How a framework sees a request: what an adapter hands to {@link requestFromNode}. */
+export interface CgiFrameworkView {
+  /** Where the framework mounted the middleware (Express `req.baseUrl`, koa-mount's prefix); `''` for none. */
+  readonly basePath: string;
+  /** The URL below `basePath` (Express `req.url`). */
+  readonly url: string;
+  /** The original request-target, un-stripped: `REQUEST_URI`. */
+  readonly originalUrl: string;
+  /**
+   * The gateway's own prefix below `basePath`; defaults to the `mountPath` option. Adapters
+   * pass a route's literal prefix here (`/report` for `/report{/*rest}`).
+   */
+  readonly mountPath?: string | undefined;
+  /** Identity from the application's own authentication. */
+  readonly user?: CgiUser | undefined;
+  /** The client address as the framework's own proxy trust computed it. */
+  readonly remoteAddress?: string | undefined;
+  /** Whether the framework considers the request HTTPS (its own proxy trust). */
+  readonly secure?: boolean | undefined;
+  /** The raw body a body parser kept when it consumed the stream first. */
+  readonly rawBody?: Buffer | string | undefined;
+}
+
+const kRedirects = Symbol.for('cgibridge.localRedirects');
+const BODY_HEADERS = new Set(['content-length', 'content-type', 'transfer-encoding']);
+
+/**
+ * Returns the raw path below `mountPath`, matching whole segments only
+ * (`/cgi-bin` matches `/cgi-bin` and `/cgi-bin/x`, never `/cgi-binX`), or `null`.
+ */
+export function stripMount(path: string, mountPath: string): string | null {
+  if (mountPath === '') return path.startsWith('/') ? path : path === '' ? '' : null;
+  if (path === mountPath) return '';
+  if (path.startsWith(mountPath) && path.charCodeAt(mountPath.length) === 0x2f) return path.slice(mountPath.length);
+  return null;
+}
+
+function declaresBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * Builds the gateway's neutral request from a `node:http` request as a framework
+ * sees it, or `null` when the URL lies outside the gateway's mount (fall through).
+ * The request's `signal` aborts when the client goes away before the response is done.
+ *
+ * @throws CgiError 500 when another middleware already read the body and kept no raw copy:
+ *   the script must never run with a silently empty stdin.
+ */
+export function requestFromNode(
+  gateway: CgiGateway,
+  req: IncomingMessage,
+  res: ServerResponse,
+  view: CgiFrameworkView,
+): CgiRequest | null {
+  const { path, query } = splitTarget(view.url);
+  const own = view.mountPath ?? gateway.config.mountPath;
+  const below = stripMount(path, own);
+  if (below === null) return null;
+
+  let body: Readable | null = req;
+  const consumed = (req as { _body?: unknown })._body === true || req.readableEnded || req.readableDidRead;
+  if (consumed && declaresBody(req)) {
+    if (view.rawBody === undefined) {
+      throw new CgiError(
+        'ERR_CGI_BODY_CONSUMED',
+        500,
+        'the request body was already read by another middleware (a body parser?); mount the CGI route before it, or keep the raw body',
+      );
+    }
+    body = Readable.from([Buffer.from(view.rawBody)]);
+  }
+
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  const socket = req.socket;
+  return {
+    id: nextRequestId(),
+    method: req.method ?? 'GET',
+    target: view.originalUrl,
+    mountPath: view.basePath + own,
+    path: below,
+    query,
+    rawHeaders: req.rawHeaders,
+    body,
+    httpVersion: req.httpVersion,
+    remoteAddress: view.remoteAddress ?? socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+    secure: view.secure ?? (socket as Partial<TLSSocket>).encrypted === true,
+    user: view.user,
+    signal: controller.signal,
+    redirects: (req as { [kRedirects]?: number })[kRedirects] ?? 0,
+  };
+}
+
+/**
+ * Turns a request into the fresh GET a local redirect (RFC 3875 §6.2.2) asks for, so
+ * the host can run it through the whole app again: method, URL and original URL set
+ * to the location, body headers dropped (the body went to the first script), and the
+ * hop counted so the redirect limit holds across scripts and modern routes.
+ */
+export function prepareReentry(req: IncomingMessage, location: string): void {
+  const hops = ((req as { [kRedirects]?: number })[kRedirects] ?? 0) + 1;
+  Object.assign(req, { [kRedirects]: hops });
+  req.method = 'GET';
+  req.url = location;
+  (req as { originalUrl?: string }).originalUrl = location;
+  const rawHeaders: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string;
+    if (!BODY_HEADERS.has(name.toLowerCase())) rawHeaders.push(name, req.rawHeaders[i + 1] as string);
+  }
+  req.rawHeaders = rawHeaders;
+  for (const name of BODY_HEADERS) delete req.headers[name];
+}
+
+/**
+ * The form of an error to hand to a framework's error handling (`next(err)`, Koa's
+ * `ctx.onerror`): same `code`, `status`, `expose` and `headers`, but for 5xx a generic
+ * message, and no stack frames, which Express's default handler prints outside production.
+ * The detailed message was already logged by the gateway.
+ */
+export function publicError(error: unknown): CgiError {
+  const source = error instanceof CgiError ? error : new CgiError('ERR_CGI_SPAWN', 500, 'internal error');
+  const message = source.expose ? source.message : (STATUS_CODES[source.status] ?? 'Error');
+  const copy = new CgiError(source.code, source.status, message, { headers: { ...source.headers } });
+  copy.stack = `CgiError: ${message}`;
+  return copy;
+}
