@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { request } from '../support/http.js';
-import { conformance } from '../support/suite.js';
+import { conformance, expectGenericError } from '../support/suite.js';
 
 conformance('errors a CGI author can act on (SPEC §2, §5)', (ctx) => {
   it.each([
@@ -30,10 +30,7 @@ conformance('errors a CGI author can act on (SPEC §2, §5)', (ctx) => {
     ],
   ])('answers %s with a generic error and one log line naming the cause', async (_name, path, status, cause) => {
     const reply = await request(ctx.url(path));
-    expect(reply.status).toBe(status);
-    expect(reply.text).toBe(status === 502 ? '502 Bad Gateway\n' : '500 Internal Server Error\n');
-    expect(reply.text).not.toContain(ctx.root.root);
-    expect(reply.text).not.toContain('SOURCE');
+    expectGenericError(reply, status, ctx.root.root);
     expect(reply.text).not.toContain('ran without a shebang');
     const lines = ctx.server.logger.lines.filter((l) => l.message.includes(path));
     expect(
@@ -49,8 +46,7 @@ conformance('errors a CGI author can act on (SPEC §2, §5)', (ctx) => {
   it('names a configured interpreter that is not installed', async () => {
     const server = await ctx.start({ interpreters: { '.py': ['cgibridge-python-nope', '-u'] } });
     const reply = await request(`${server.origin}/cgi-bin/hello.py`);
-    expect(reply.status).toBe(502);
-    expect(reply.text).toBe('502 Bad Gateway\n');
+    expectGenericError(reply, 502, ctx.root.root);
     expect(server.logger.text()).toMatch(/hello\.py: interpreter "cgibridge-python-nope" not found in PATH/);
   });
 
@@ -64,8 +60,8 @@ conformance('errors a CGI author can act on (SPEC §2, §5)', (ctx) => {
     ];
     for (const path of paths) {
       const reply = await request(ctx.url(path));
-      expect(reply.text, path).toMatch(/^\d{3} [A-Za-z ]+\n$/);
-      expect(JSON.stringify(reply.headers), path).not.toContain(ctx.root.root);
+      expectGenericError(reply, reply.status, ctx.root.root);
+      expect(reply.status, path).toBeGreaterThanOrEqual(400);
     }
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { listInheritedDescriptors } from '@cgibridge/core';
 import { expect, it } from 'vitest';
 import { rawRequest, request } from '../support/http.js';
-import { alive, conformance, eventually, readPids, zombieChildren } from '../support/suite.js';
+import { alive, conformance, eventually, expectGenericError, readPids, zombieChildren } from '../support/suite.js';
 
 let counter = 0;
 const pidFile = (scratch: string) => join(scratch, `pids-${process.pid}-${++counter}`);
@@ -23,8 +23,7 @@ conformance('process lifecycle (SPEC §2)', (ctx) => {
     const server = await ctx.start({ timeout: 300, killGrace: 200 });
     const file = pidFile(ctx.root.scratch);
     const reply = await request(`${server.origin}/cgi-bin/sleep.sh?${file}`);
-    expect(reply.status).toBe(504);
-    expect(reply.text).toBe('504 Gateway Timeout\n');
+    expectGenericError(reply, 504, ctx.root.root);
     const [script, grandchild] = await readPids(file);
     await eventually(() => !alive(script as number) && !alive(grandchild as number), 5000, 'process group to die');
     expect(server.logger.text()).toMatch(/sleep\.sh: timed out after 300 ms before printing its headers; killed/);
@@ -77,7 +76,11 @@ conformance('process lifecycle (SPEC §2)', (ctx) => {
     }
     const first = request(`${server.origin}/cgi-bin/count.sh`, { method: 'POST', body: slowBody() });
     await eventually(() => server.running() === 1, 5000, 'the first upload to take the slot');
-    const second = await request(`${server.origin}/cgi-bin/count.sh`, { method: 'POST', body: slowBody() });
+    // A complete upload: some frameworks' error handlers read the body out before answering.
+    async function* quickBody() {
+      yield Buffer.from('whole');
+    }
+    const second = await request(`${server.origin}/cgi-bin/count.sh`, { method: 'POST', body: quickBody() });
     expect(second.status).toBe(503);
     release();
     expect((await first).text).toBe('20\n');

@@ -1,6 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type CgiEvent, type CgiLogger, type CgiOptions, createCgiHandler } from '@cgibridge/core';
+import { type CgiEvent, type CgiGateway, type CgiLogger, type CgiOptions, createCgiHandler } from '@cgibridge/core';
+import { cgi as expressCgi } from '@cgibridge/express';
+import { cgi as koaCgi } from '@cgibridge/koa';
+import express5 from 'express';
+import express4 from 'express4';
+import Koa3 from 'koa';
+import Koa2 from 'koa2';
 
 /** A logger that keeps every line, for asserting on what the operator sees. */
 export class MemoryLogger implements CgiLogger {
@@ -48,6 +54,35 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+function serverFor(
+  server: Server,
+  port: number,
+  logger: MemoryLogger,
+  events: CgiEvent[],
+  gateway: CgiGateway,
+): TestServer {
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    logger,
+    events,
+    running: () => gateway.running,
+    async close() {
+      await gateway.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** The "modern" part of every test app: JSON for /modern/* and /cgi-bin/modern/*, else a 404 of its own. */
+function modern(method: string, url: string): { status: number; type: string; body: string } {
+  if (url.startsWith('/modern/') || url.startsWith('/cgi-bin/modern/')) {
+    return { status: 200, type: 'application/json', body: JSON.stringify({ modern: true, method, url }) };
+  }
+  return { status: 404, type: 'text/plain', body: 'app 404\n' };
+}
+
 /** The plain `node:http` handler, with a "modern" route behind it via `next()`. */
 export const nodeAdapter: Adapter = {
   name: 'node:http',
@@ -57,30 +92,67 @@ export const nodeAdapter: Adapter = {
     const handler = createCgiHandler({ ...options, logger, onEvent: (event) => events.push(event) });
     const server = createServer((req, res) => {
       handler(req, res, () => {
-        if (req.url?.startsWith('/modern/') || req.url?.startsWith('/cgi-bin/modern/')) {
-          res.writeHead(200, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify({ modern: true, method: req.method, url: req.url }));
-          return;
-        }
-        res.writeHead(404, { 'Content-Type': 'text/plain' });
-        res.end('app 404\n');
+        const reply = modern(req.method ?? 'GET', req.url ?? '/');
+        res.writeHead(reply.status, { 'Content-Type': reply.type });
+        res.end(reply.body);
       });
     });
-    const port = await listen(server);
-    return {
-      origin: `http://127.0.0.1:${port}`,
-      port,
-      logger,
-      events,
-      running: () => handler.gateway.running,
-      async close() {
-        await handler.gateway.close();
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-      },
-    };
+    return serverFor(server, await listen(server), logger, events, handler.gateway);
   },
 };
 
+/** Express (4 or 5): `app.use(mountPath, cgi(...))`, modern routes after it, the default error handler. */
+function expressAdapter(name: string, createApp: () => import('express').Express): Adapter {
+  return {
+    name,
+    async start(options) {
+      const logger = new MemoryLogger();
+      const events: CgiEvent[] = [];
+      const { mountPath = '', ...rest } = options;
+      const middleware = expressCgi({ ...rest, logger, onEvent: (event) => events.push(event) });
+      const app = createApp();
+      // Express matches paths case-insensitively unless told otherwise; the suite expects exact mounts.
+      app.set('case sensitive routing', true);
+      if (mountPath === '') app.use(middleware);
+      else app.use(mountPath, middleware);
+      app.use((req, res) => {
+        const reply = modern(req.method, req.originalUrl);
+        res.status(reply.status).type(reply.type).send(reply.body);
+      });
+      const server = createServer(app);
+      return serverFor(server, await listen(server), logger, events, middleware.gateway);
+    },
+  };
+}
+
+/** Koa (2 or 3): `app.use(cgi({ mountPath, ... }))`, modern routes after it. */
+function koaAdapter(name: string, Koa: typeof Koa3): Adapter {
+  return {
+    name,
+    async start(options) {
+      const logger = new MemoryLogger();
+      const events: CgiEvent[] = [];
+      const middleware = koaCgi({ ...options, logger, onEvent: (event) => events.push(event) });
+      const app = new Koa();
+      app.silent = true;
+      app.use(middleware);
+      app.use((ctx) => {
+        const reply = modern(ctx.method, ctx.url);
+        ctx.status = reply.status;
+        ctx.type = reply.type;
+        ctx.body = reply.body;
+      });
+      const server = createServer(app.callback());
+      return serverFor(server, await listen(server), logger, events, middleware.gateway);
+    },
+  };
+}
+
 /** Every adapter the conformance suite must pass. */
-export const adapters: readonly Adapter[] = [nodeAdapter];
+export const adapters: readonly Adapter[] = [
+  nodeAdapter,
+  expressAdapter('express 5', () => express5()),
+  expressAdapter('express 4', () => express4() as unknown as import('express').Express),
+  koaAdapter('koa 3', Koa3),
+  koaAdapter('koa 2', Koa2 as unknown as typeof Koa3),
+];

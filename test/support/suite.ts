@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { CgiOptions } from '@cgibridge/core';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { makeScriptRoot, type ScriptRoot } from './fixtures.js';
 import { type Adapter, adapters, type TestServer } from './servers.js';
 
@@ -114,4 +114,21 @@ export function zombieChildren(): number[] {
     }
   }
   return zombies;
+}
+
+/**
+ * An error response as every adapter must give it: the status, and a short generic body
+ * (each framework renders its own page) with no path, stack, source or secret in it.
+ */
+export function expectGenericError(
+  reply: { status: number; text: string; headers: Record<string, unknown> },
+  status: number,
+  root: string,
+): void {
+  expect(reply.status).toBe(status);
+  expect(reply.text.length).toBeLessThan(400);
+  for (const leak of [root, '/tmp/', '    at ', 'node:internal', 'SOURCE', 'SECRET', 'TOP-SECRET', '#!/']) {
+    expect(reply.text).not.toContain(leak);
+    expect(JSON.stringify(reply.headers)).not.toContain(leak);
+  }
 }

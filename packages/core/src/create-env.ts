@@ -40,7 +40,7 @@ function lastValue(value: string | undefined): string | undefined {
  */
 function peerOf(request: CgiRequest, headers: Map<string, string>, config: CgiConfig): Peer {
   const address = plainAddress(request.remoteAddress);
-  const direct = { address, secure: request.secure, host: headers.get('host') };
+  const direct = { address, secure: request.secure, host: request.host ?? headers.get('host') };
   if (!config.trustProxy(address)) return direct;
   let client = address;
   const forwardedFor = headers.get('x-forwarded-for');

@@ -177,7 +177,7 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
     let match: Awaited<ReturnType<typeof resolveScript>>;
     let args: string[] = [];
     try {
-      match = await resolveScript(splitCgiPath(request.path), config);
+      match = await resolveScript(splitCgiPath(request.path), request.mountPath, config);
       if (match !== null && !('directoryRedirect' in match) && config.commandArgs) {
         if (request.method === 'GET' || request.method === 'HEAD') args = parseCommandArgs(request.query);
       }

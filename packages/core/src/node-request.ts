@@ -24,6 +24,8 @@ export interface CgiFrameworkView {
   readonly remoteAddress?: string | undefined;
   /** Whether the framework considers the request HTTPS (its own proxy trust). */
   readonly secure?: boolean | undefined;
+  /** The host name the framework computed (its own proxy trust), for `SERVER_NAME`. */
+  readonly host?: string | undefined;
   /** The raw body a body parser kept when it consumed the stream first. */
   readonly rawBody?: Buffer | string | undefined;
 }
@@ -99,6 +101,7 @@ export function requestFromNode(
     localAddress: socket.localAddress ?? '',
     localPort: socket.localPort ?? 0,
     secure: view.secure ?? (socket as Partial<TLSSocket>).encrypted === true,
+    host: view.host,
     user: view.user,
     signal: controller.signal,
     redirects: (req as { [kRedirects]?: number })[kRedirects] ?? 0,

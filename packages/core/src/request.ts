@@ -27,8 +27,10 @@ export interface CgiRequest {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
-  /** The connection is TLS. */
+  /** The connection is TLS (or, from an adapter, the framework's proxy trust says HTTPS). */
   readonly secure: boolean;
+  /** Host as the framework's own proxy trust computed it; `SERVER_NAME` then comes from it, not the Host header. */
+  readonly host?: string | undefined;
   /** Identity established by the application (becomes `REMOTE_USER`/`AUTH_TYPE`). */
   readonly user?: CgiUser | undefined;
   /** Aborted when the client goes away; the gateway kills the script then. */

@@ -81,19 +81,22 @@ function inside(real: string, rootReal: string): boolean {
  * Finds the script a decoded path names under the configured root (or the one
  * configured `script`), confined to the root's real path.
  *
+ * @param mountPath - the URL prefix the path was found under: it starts `SCRIPT_NAME`.
+ *
  * @returns the match; a directory redirect; or `null` when nothing matches (falls through).
  * @throws CgiError when a file matches but must not run (symlink leaving the root,
  *   `.bat`/`.cmd`, not executable and no interpreter).
  */
 export async function resolveScript(
   segments: readonly string[],
+  mountPath: string,
   config: CgiConfig,
 ): Promise<CgiScriptMatch | CgiDirectoryRedirect | null> {
   if (config.scriptReal !== undefined) {
     const stats = await statOrNull(config.scriptReal);
     if (stats === null || !stats.isFile()) return null;
     const pathInfo = segments.length === 0 ? '' : `/${segments.join('/')}`;
-    return runnable(config.scriptReal, stats, config.mountPath, pathInfo, config);
+    return runnable(config.scriptReal, stats, mountPath, pathInfo, config);
   }
   const root = config.root as string;
   let dir = root;
@@ -102,13 +105,13 @@ export async function resolveScript(
     const last = i === segments.length - 1;
     if (segment === '') {
       if (!last) return null;
-      return indexOf(dir, segments.slice(0, i), config);
+      return indexOf(dir, segments.slice(0, i), mountPath, config);
     }
     const candidate = join(dir, segment);
     const stats = await statOrNull(candidate);
     if (stats === null) return null;
     if (stats.isFile()) {
-      const scriptName = `${config.mountPath}/${segments.slice(0, i + 1).join('/')}`;
+      const scriptName = `${mountPath}/${segments.slice(0, i + 1).join('/')}`;
       const rest = segments.slice(i + 1);
       const pathInfo = rest.length === 0 ? '' : `/${rest.join('/')}`;
       return confined(candidate, stats, scriptName, pathInfo, config);
@@ -118,19 +121,24 @@ export async function resolveScript(
   }
   // The URL names a directory (or the mount itself) without a trailing slash.
   if (config.index.length === 0) return null;
-  const found = await indexOf(dir, segments, config);
+  const found = await indexOf(dir, segments, mountPath, config);
   if (found === null) return null;
   return {
-    directoryRedirect: `${config.mountPath}/${segments.map(encodeURIComponent).join('/')}${segments.length ? '/' : ''}`,
+    directoryRedirect: `${mountPath}/${segments.map(encodeURIComponent).join('/')}${segments.length ? '/' : ''}`,
   };
 }
 
-async function indexOf(dir: string, segments: readonly string[], config: CgiConfig): Promise<CgiScriptMatch | null> {
+async function indexOf(
+  dir: string,
+  segments: readonly string[],
+  mountPath: string,
+  config: CgiConfig,
+): Promise<CgiScriptMatch | null> {
   for (const name of config.index) {
     const candidate = join(dir, name);
     const stats = await statOrNull(candidate);
     if (stats?.isFile()) {
-      const scriptName = `${config.mountPath}/${[...segments, name].join('/')}`;
+      const scriptName = `${mountPath}/${[...segments, name].join('/')}`;
       return confined(candidate, stats, scriptName, '', config);
     }
   }

@@ -1,0 +1,86 @@
+/**
+ * @cgibridge/express: mount legacy CGI scripts in an Express 4 or 5 app.
+ * @packageDocumentation
+ */
+import {
+  type CgiGateway,
+  type CgiOptions,
+  type CgiUser,
+  createCgiGateway,
+  prepareReentry,
+  publicError,
+  requestFromNode,
+  sendCgiResult,
+} from '@cgibridge/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/** Options of {@link cgi}: the core options, plus what only an Express app can supply. */
+export interface CgiExpressOptions extends Omit<CgiOptions, 'trustProxy'> {
+  /**
+   * `'app'`: take `REMOTE_ADDR`, `HTTPS` and `SERVER_NAME` from the app's own `trust proxy`
+   * setting (`req.ip`, `req.secure`, `req.hostname`); otherwise as in core. Default `false`.
+   */
+  trustProxy?: CgiOptions['trustProxy'] | 'app';
+  /** The authenticated user from the app's own auth middleware: becomes `REMOTE_USER`/`AUTH_TYPE`. */
+  user?: (req: Request) => CgiUser | undefined;
+}
+
+/** The literal start of a route path: `/report` for `/report{/*rest}`, `/r/*` or `/r/:id`. */
+function routePrefix(req: Request): string {
+  const path: unknown = req.route?.path;
+  return typeof path === 'string' ? (/^[^:*{(?]*/.exec(path)?.[0] ?? '').replace(/\/+$/, '') : '';
+}
+
+/**
+ * Express middleware that runs CGI scripts (RFC 3875).
+ *
+ * `app.use('/cgi-bin', cgi({ root: './cgi-bin' }))` serves a directory; `SCRIPT_NAME` includes
+ * `req.baseUrl`. As a route, `app.all('/report{/*rest}', cgi({ script: './report.pl' }))`,
+ * the route's literal prefix (`/report`) is the mount unless `mountPath` says otherwise.
+ * No script: `next()`. Errors before the response: `next(err)` with `status`, `expose`,
+ * `headers`. Local redirects re-enter the app as a GET.
+ *
+ * @throws TypeError at creation, naming a wrong option.
+ */
+export function cgi(options: CgiExpressOptions): RequestHandler & { readonly gateway: CgiGateway } {
+  const { user, trustProxy, ...rest } = options ?? {};
+  if (user !== undefined && typeof user !== 'function') {
+    throw new TypeError('cgibridge: option "user" must be a function of the request');
+  }
+  const fromApp = trustProxy === 'app';
+  const gateway = createCgiGateway({ ...rest, ...(fromApp || trustProxy === undefined ? {} : { trustProxy }) });
+
+  async function handle(req: Request, res: Response, next: NextFunction): Promise<void> {
+    // Below the mount as sent: Express rewrites req.url ("/app" becomes "/", "//" is squashed).
+    const url = req.originalUrl.startsWith(req.baseUrl) ? req.originalUrl.slice(req.baseUrl.length) : req.url;
+    const request = requestFromNode(gateway, req, res, {
+      basePath: req.baseUrl,
+      url,
+      originalUrl: req.originalUrl,
+      mountPath: gateway.config.mountPath || routePrefix(req),
+      user: user?.(req),
+      remoteAddress: fromApp ? req.ip : undefined,
+      secure: fromApp ? req.secure : undefined,
+      host: fromApp ? req.hostname : undefined,
+      rawBody: (req as { rawBody?: Buffer | string }).rawBody,
+    });
+    const result = request && (await gateway.run(request));
+    if (!result) return next();
+    if (result.kind === 'local-redirect') {
+      prepareReentry(req, result.location);
+      // Through the whole app again, from its root (the router takes baseUrl as a parent
+      // prefix): the target may be another script or a modern route.
+      req.baseUrl = '';
+      (req.app as unknown as { handle: (q: Request, s: Response, n: NextFunction) => void }).handle(req, res, next);
+      return;
+    }
+    sendCgiResult(result, res);
+  }
+
+  function cgiMiddleware(req: Request, res: Response, next: NextFunction): void {
+    handle(req, res, next).catch((error: unknown) => next(publicError(error)));
+  }
+  return Object.assign(cgiMiddleware, { gateway });
+}
+
+export type { CgiUser } from '@cgibridge/core';

@@ -1,0 +1,95 @@
+/**
+ * @cgibridge/koa: mount legacy CGI scripts in a Koa 2 or 3 app.
+ * @packageDocumentation
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import {
+  type CgiGateway,
+  type CgiOptions,
+  type CgiUser,
+  createCgiGateway,
+  groupHeaders,
+  prepareReentry,
+  publicError,
+  requestFromNode,
+} from '@cgibridge/core';
+import type { Context, Middleware, Next } from 'koa';
+
+/** Options of {@link cgi}: the core options, plus what only a Koa app can supply. */
+export interface CgiKoaOptions extends Omit<CgiOptions, 'trustProxy'> {
+  /** `'app'`: take `REMOTE_ADDR`, `HTTPS`, `SERVER_NAME` from the app's `proxy` setting (`ctx.ip`, `ctx.secure`, `ctx.hostname`). */
+  trustProxy?: CgiOptions['trustProxy'] | 'app';
+  /** The authenticated user from the app's own auth middleware: becomes `REMOTE_USER`/`AUTH_TYPE`. */
+  user?: (ctx: Context) => CgiUser | undefined;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+const callbacks = new WeakMap<object, Handler>();
+
+/** The literal start of a @koa/router route: `/report` for `/report/:rest*`. */
+function routePrefix(ctx: Context): string {
+  const path: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+  return typeof path === 'string' ? (/^[^:*{(?]*/.exec(path)?.[0] ?? '').replace(/\/+$/, '') : '';
+}
+
+/**
+ * Koa middleware that runs CGI scripts (RFC 3875): `app.use(cgi({ root, mountPath: '/cgi-bin' }))`,
+ * under koa-mount, or as a @koa/router handler. Writes through `ctx.status`, `ctx.set()` and
+ * `ctx.body`, so upstream middleware (compression, logging, etag) still applies. No script:
+ * `await next()`. Errors before the response are thrown with `status`, `expose`, `headers`.
+ *
+ * @throws TypeError at creation, naming a wrong option.
+ */
+export function cgi(options: CgiKoaOptions): Middleware & { readonly gateway: CgiGateway } {
+  const { user, trustProxy, ...rest } = options ?? {};
+  if (user !== undefined && typeof user !== 'function') {
+    throw new TypeError('cgibridge: option "user" must be a function of the context');
+  }
+  const fromApp = trustProxy === 'app';
+  const gateway = createCgiGateway({ ...rest, ...(fromApp || trustProxy === undefined ? {} : { trustProxy }) });
+
+  async function cgiMiddleware(ctx: Context, next: Next): Promise<void> {
+    let result: Awaited<ReturnType<typeof gateway.run>>;
+    try {
+      const mount = (ctx as { mountPath?: string }).mountPath ?? '';
+      const request = requestFromNode(gateway, ctx.req, ctx.res, {
+        basePath: mount === '/' ? '' : mount,
+        url: ctx.url,
+        originalUrl: ctx.originalUrl,
+        mountPath: gateway.config.mountPath || routePrefix(ctx),
+        user: user?.(ctx),
+        remoteAddress: fromApp ? ctx.ip : undefined,
+        secure: fromApp ? ctx.secure : undefined,
+        host: fromApp ? ctx.hostname : undefined,
+        rawBody: (ctx.request as { rawBody?: string | Buffer }).rawBody,
+      });
+      result = request && (await gateway.run(request));
+    } catch (error) {
+      throw publicError(error);
+    }
+    if (!result) return next();
+    if (result.kind === 'local-redirect') {
+      // Through the whole app again: the target may be another script or a modern route.
+      prepareReentry(ctx.req, result.location);
+      ctx.respond = false;
+      let callback = callbacks.get(ctx.app);
+      if (callback === undefined) callbacks.set(ctx.app, (callback = ctx.app.callback() as Handler));
+      await callback(ctx.req, ctx.res);
+      return;
+    }
+    ctx.status = result.status;
+    if (result.statusText !== undefined) ctx.message = result.statusText;
+    const body = result.body;
+    // Koa sets Content-Type (octet-stream) and drops Content-Length for a stream body, and
+    // turns a null body into 204: the script's own headers go on after the body.
+    ctx.body = body ?? (ctx.status === 204 || ctx.status === 304 ? null : Readable.from([]));
+    ctx.remove('Content-Type');
+    for (const [name, value] of groupHeaders(result.headers)) ctx.set(name, value);
+    // After headers an error can only abort: Koa would otherwise leave the response hanging.
+    body?.once('error', () => ctx.res.destroy());
+  }
+  return Object.assign(cgiMiddleware, { gateway });
+}
+
+export type { CgiUser } from '@cgibridge/core';
