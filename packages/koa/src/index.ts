@@ -74,7 +74,10 @@ export function cgi(options: CgiKoaOptions): Middleware & { readonly gateway: Cg
       prepareReentry(ctx.req, result.location);
       ctx.respond = false;
       let callback = callbacks.get(ctx.app);
-      if (callback === undefined) callbacks.set(ctx.app, (callback = ctx.app.callback() as Handler));
+      if (callback === undefined) {
+        callback = ctx.app.callback() as Handler;
+        callbacks.set(ctx.app, callback);
+      }
       await callback(ctx.req, ctx.res);
       return;
     }
