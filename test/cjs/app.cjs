@@ -4,8 +4,15 @@ const http = require('node:http');
 const path = require('node:path');
 const { createCgiHandler, CgiError } = require('@cgibridge/core');
 const cli = require('cgibridge');
+const expressAdapter = require('@cgibridge/express');
+const koaAdapter = require('@cgibridge/koa');
 
-if (typeof CgiError !== 'function' || typeof cli.parseDuration !== 'function') {
+if (
+  typeof CgiError !== 'function' ||
+  typeof cli.parseDuration !== 'function' ||
+  typeof expressAdapter.cgi !== 'function' ||
+  typeof koaAdapter.cgi !== 'function'
+) {
   throw new Error('missing exports');
 }
 const handler = createCgiHandler({

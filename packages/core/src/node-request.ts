@@ -72,11 +72,13 @@ export function requestFromNode(
   const consumed = (req as { _body?: unknown })._body === true || req.readableEnded || req.readableDidRead;
   if (consumed && declaresBody(req)) {
     if (view.rawBody === undefined) {
-      throw new CgiError(
+      const error = new CgiError(
         'ERR_CGI_BODY_CONSUMED',
         500,
         'the request body was already read by another middleware (a body parser?); mount the CGI route before it, or keep the raw body',
       );
+      gateway.config.logger.error(`${req.method} ${JSON.stringify(view.originalUrl)}: ${error.message}`);
+      throw error;
     }
     body = Readable.from([Buffer.from(view.rawBody)]);
   }

@@ -1,0 +1,142 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { cgi } from '@cgibridge/express';
+import express5, { type ErrorRequestHandler, type Express } from 'express';
+import express4 from 'express4';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeScriptRoot, type ScriptRoot } from '../support/fixtures.js';
+import { json, request } from '../support/http.js';
+import { MemoryLogger } from '../support/servers.js';
+
+type Env = { env: Record<string, string> };
+let root: ScriptRoot;
+const servers: Server[] = [];
+beforeAll(() => {
+  root = makeScriptRoot();
+});
+afterAll(async () => {
+  for (const server of servers) server.closeAllConnections();
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  root.cleanup();
+});
+
+async function serve(app: Express): Promise<string> {
+  const server = createServer(app);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe.each([
+  ['express 5', () => express5(), '/report{/*rest}'],
+  ['express 4', () => express4() as unknown as Express, '/report*'],
+] as const)('@cgibridge/express with %s', (_name, createApp, route) => {
+  it('runs one script at a route, the route prefix as SCRIPT_NAME and the rest as PATH_INFO', async () => {
+    const app = createApp();
+    app.all(route, cgi({ script: join(root.root, 'env.py'), logger: false }));
+    const origin = await serve(app);
+    const deep = json<Env>(await request(`${origin}/report/2024/q1?csv`)).env;
+    expect(deep).toMatchObject({ SCRIPT_NAME: '/report', PATH_INFO: '/2024/q1', QUERY_STRING: 'csv' });
+    const top = json<Env>(await request(`${origin}/report`)).env;
+    expect(top.SCRIPT_NAME).toBe('/report');
+    expect(top.PATH_INFO).toBeUndefined();
+  });
+
+  it('refuses to run a script with a body a parser already consumed, and says why', async () => {
+    const logger = new MemoryLogger();
+    const app = createApp();
+    app.use(express5.urlencoded({ extended: false }));
+    app.use('/cgi-bin', cgi({ root: root.root, logger }));
+    const origin = await serve(app);
+    const reply = await request(`${origin}/cgi-bin/form.pl`, {
+      method: 'POST',
+      body: 'name=Ada',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
+    expect(reply.status).toBe(500);
+    expect(reply.text).not.toContain('name=');
+    expect(logger.text()).toMatch(
+      /already read by another middleware \(a body parser\?\); mount the CGI route before it/,
+    );
+  });
+
+  it('forwards the raw body a parser kept', async () => {
+    const app = createApp();
+    app.use(
+      express5.urlencoded({
+        extended: false,
+        verify: (req, _res, buf) => Object.assign(req, { rawBody: Buffer.from(buf) }),
+      }),
+    );
+    app.use('/cgi-bin', cgi({ root: root.root, logger: false }));
+    const origin = await serve(app);
+    const reply = await request(`${origin}/cgi-bin/form.pl`, {
+      method: 'POST',
+      body: 'name=Ada+Lovelace',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
+    expect(reply.text).toBe('name=Ada Lovelace\nmethod=POST\n');
+  });
+
+  it("follows the app's trust proxy setting only when asked, and takes the app's user", async () => {
+    const app = createApp();
+    app.set('trust proxy', 'loopback');
+    app.use((req, _res, next) => {
+      Object.assign(req, { user: req.get('x-test-user') });
+      next();
+    });
+    const user = (req: express5.Request) => {
+      const name = (req as { user?: string }).user;
+      return name ? { name, authType: 'Bearer' } : undefined;
+    };
+    app.use('/trusting', cgi({ root: root.root, trustProxy: 'app', user, logger: false }));
+    app.use('/plain', cgi({ root: root.root, logger: false }));
+    const origin = await serve(app);
+    const headers = {
+      'X-Forwarded-For': '203.0.113.5',
+      'X-Forwarded-Proto': 'https',
+      'X-Forwarded-Host': 'shop.example',
+      'X-Test-User': 'ada',
+      Authorization: 'Basic YWRhOnNlY3JldA==',
+    };
+    const trusting = json<Env>(await request(`${origin}/trusting/env.py`, { headers })).env;
+    expect(trusting).toMatchObject({
+      REMOTE_ADDR: '203.0.113.5',
+      HTTPS: 'on',
+      SERVER_NAME: 'shop.example',
+      REMOTE_USER: 'ada',
+      AUTH_TYPE: 'Bearer',
+    });
+    expect(trusting.HTTP_AUTHORIZATION).toBeUndefined();
+    const plain = json<Env>(await request(`${origin}/plain/env.py`, { headers })).env;
+    expect(plain.REMOTE_ADDR).toBe('127.0.0.1');
+    expect(plain.HTTPS).toBeUndefined();
+    expect(plain.REMOTE_USER).toBeUndefined();
+  });
+
+  it('hands errors to next(err) with status, expose, code and headers, and no stack frames', async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    const app = createApp();
+    app.use('/cgi-bin', cgi({ root: root.root, maxConcurrent: 1, logger: false }));
+    const capture: ErrorRequestHandler = (err, _req, res, _next) => {
+      seen.push({ status: err.status, expose: err.expose, code: err.code, message: err.message, stack: err.stack });
+      res.status(err.status).set(err.headers).send('custom');
+    };
+    app.use(capture);
+    const origin = await serve(app);
+    expect((await request(`${origin}/cgi-bin/bad-header.sh`)).text).toBe('custom');
+    expect(seen[0]).toEqual({
+      status: 502,
+      expose: false,
+      code: 'ERR_CGI_MALFORMED_HEADER',
+      message: 'Bad Gateway',
+      stack: 'CgiError: Bad Gateway',
+    });
+  });
+
+  it('throws a TypeError naming a wrong adapter option', () => {
+    expect(() => cgi({ root: root.root, user: 'ada' as never })).toThrow(/option "user" must be a function/);
+    expect(() => cgi({ root: root.root, trustProxy: 'yes' as never })).toThrow(/option "trustProxy"/);
+  });
+});
