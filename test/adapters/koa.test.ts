@@ -124,7 +124,7 @@ describe.each([
   it('throws errors with status, expose, code and headers for Koa to answer', async () => {
     const seen: unknown[] = [];
     const app = new App();
-    app.use(async (ctx, next) => {
+    app.use(async (_ctx, next) => {
       try {
         await next();
       } catch (error) {
