@@ -17,6 +17,8 @@ export interface RequestOptions {
   body?: string | Buffer | AsyncIterable<Buffer>;
   /** Send the body chunked (no Content-Length). */
   chunked?: boolean;
+  /** An agent to go through (e.g. an HttpProxyAgent); default: a fresh connection. */
+  agent?: import('node:http').Agent;
 }
 
 /** One HTTP request over a new connection; resolves with the complete reply. */
@@ -31,22 +33,25 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
     const match = /^http:\/\/([^/:]+):(\d+)(.*)$/.exec(url);
     if (match === null) throw new Error(`not an http://host:port URL: ${url}`);
     const target = { host: match[1], port: Number(match[2]), path: match[3] || '/' };
-    const req = httpRequest({ ...target, method: options.method ?? 'GET', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => {
-        const buffer = Buffer.concat(chunks);
-        resolve({
-          status: res.statusCode ?? 0,
-          statusText: res.statusMessage ?? '',
-          headers: res.headers,
-          rawHeaders: res.rawHeaders,
-          body: buffer,
-          text: buffer.toString('utf8'),
+    const req = httpRequest(
+      { ...target, method: options.method ?? 'GET', headers, agent: options.agent ?? false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const buffer = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? '',
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body: buffer,
+            text: buffer.toString('utf8'),
+          });
         });
-      });
-    });
+      },
+    );
     req.on('error', reject);
     if (body === undefined) req.end();
     else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);

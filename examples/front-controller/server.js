@@ -1,0 +1,6 @@
+import { createApp } from './app.js';
+
+const port = Number(process.env.PORT ?? 3001);
+const server = createApp().listen(port, '127.0.0.1', () => {
+  console.log(`front-controller: http://127.0.0.1:${server.address().port}/pycgi/`);
+});
