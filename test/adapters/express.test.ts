@@ -1,31 +1,28 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { cgi } from '@cgibridge/express';
 import express5, { type ErrorRequestHandler, type Express } from 'express';
 import express4 from 'express4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenOn } from '../support/app-server.js';
 import { makeScriptRoot, type ScriptRoot } from '../support/fixtures.js';
 import { json, request } from '../support/http.js';
 import { MemoryLogger } from '../support/servers.js';
 
 type Env = { env: Record<string, string> };
 let root: ScriptRoot;
-const servers: Server[] = [];
+const servers: Array<Awaited<ReturnType<typeof listenOn>>> = [];
 beforeAll(() => {
   root = makeScriptRoot();
 });
 afterAll(async () => {
-  for (const server of servers) server.closeAllConnections();
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(servers.map((server) => server.close()));
   root.cleanup();
 });
 
 async function serve(app: Express): Promise<string> {
-  const server = createServer(app);
+  const server = await listenOn(app);
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return server.origin;
 }
 
 describe.each([

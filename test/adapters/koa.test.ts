@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Transform } from 'node:stream';
 import { cgi } from '@cgibridge/koa';
 import Router from '@koa/router';
@@ -7,28 +5,27 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import Koa2 from 'koa2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenOn } from '../support/app-server.js';
 import { makeScriptRoot, type ScriptRoot } from '../support/fixtures.js';
 import { json, request } from '../support/http.js';
 import { MemoryLogger } from '../support/servers.js';
 
 type Env = { env: Record<string, string> };
 let root: ScriptRoot;
-const servers: Server[] = [];
+const servers: Array<Awaited<ReturnType<typeof listenOn>>> = [];
 beforeAll(() => {
   root = makeScriptRoot();
 });
 afterAll(async () => {
-  for (const server of servers) server.closeAllConnections();
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(servers.map((server) => server.close()));
   root.cleanup();
 });
 
 async function serve(app: Koa): Promise<string> {
   app.silent = true;
-  const server = createServer(app.callback());
+  const server = await listenOn(app.callback());
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return server.origin;
 }
 
 describe.each([

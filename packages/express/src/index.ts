@@ -3,33 +3,19 @@
  * @packageDocumentation
  */
 import {
+  type CgiFrameworkOptions,
   type CgiGateway,
-  type CgiOptions,
-  type CgiUser,
-  createCgiGateway,
+  createFrameworkGateway,
   prepareReentry,
   publicError,
   requestFromNode,
+  routeLiteralPrefix,
   sendCgiResult,
 } from '@cgibridge/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
-/** Options of {@link cgi}: the core options, plus what only an Express app can supply. */
-export interface CgiExpressOptions extends Omit<CgiOptions, 'trustProxy'> {
-  /**
-   * `'app'`: take `REMOTE_ADDR`, `HTTPS` and `SERVER_NAME` from the app's own `trust proxy`
-   * setting (`req.ip`, `req.secure`, `req.hostname`); otherwise as in core. Default `false`.
-   */
-  trustProxy?: CgiOptions['trustProxy'] | 'app';
-  /** The authenticated user from the app's own auth middleware: becomes `REMOTE_USER`/`AUTH_TYPE`. */
-  user?: (req: Request) => CgiUser | undefined;
-}
-
-/** The literal start of a route path: `/report` for `/report{/*rest}`, `/r/*` or `/r/:id`. */
-function routePrefix(req: Request): string {
-  const path: unknown = req.route?.path;
-  return typeof path === 'string' ? (/^[^:*{(?]*/.exec(path)?.[0] ?? '').replace(/\/+$/, '') : '';
-}
+/** Options of {@link cgi}: the core options, `trustProxy: 'app'` (the app's `trust proxy`) and `user(req)`. */
+export type CgiExpressOptions = CgiFrameworkOptions<Request>;
 
 /**
  * Express middleware that runs CGI scripts (RFC 3875).
@@ -43,12 +29,7 @@ function routePrefix(req: Request): string {
  * @throws TypeError at creation, naming a wrong option.
  */
 export function cgi(options: CgiExpressOptions): RequestHandler & { readonly gateway: CgiGateway } {
-  const { user, trustProxy, ...rest } = options ?? {};
-  if (user !== undefined && typeof user !== 'function') {
-    throw new TypeError('cgibridge: option "user" must be a function of the request');
-  }
-  const fromApp = trustProxy === 'app';
-  const gateway = createCgiGateway({ ...rest, ...(fromApp || trustProxy === undefined ? {} : { trustProxy }) });
+  const { gateway, user, trustApp } = createFrameworkGateway(options);
 
   async function handle(req: Request, res: Response, next: NextFunction): Promise<void> {
     // Below the mount as sent: Express rewrites req.url ("/app" becomes "/", "//" is squashed).
@@ -57,11 +38,11 @@ export function cgi(options: CgiExpressOptions): RequestHandler & { readonly gat
       basePath: req.baseUrl,
       url,
       originalUrl: req.originalUrl,
-      mountPath: gateway.config.mountPath || routePrefix(req),
+      mountPath: gateway.config.mountPath || routeLiteralPrefix(req.route?.path),
       user: user?.(req),
-      remoteAddress: fromApp ? req.ip : undefined,
-      secure: fromApp ? req.secure : undefined,
-      host: fromApp ? req.hostname : undefined,
+      remoteAddress: trustApp ? req.ip : undefined,
+      secure: trustApp ? req.secure : undefined,
+      host: trustApp ? req.hostname : undefined,
       rawBody: (req as { rawBody?: Buffer | string }).rawBody,
     });
     const result = request && (await gateway.run(request));

@@ -5,33 +5,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import {
+  type CgiFrameworkOptions,
   type CgiGateway,
-  type CgiOptions,
-  type CgiUser,
-  createCgiGateway,
+  createFrameworkGateway,
   groupHeaders,
   prepareReentry,
   publicError,
   requestFromNode,
+  routeLiteralPrefix,
 } from '@cgibridge/core';
 import type { Context, Middleware, Next } from 'koa';
 
-/** Options of {@link cgi}: the core options, plus what only a Koa app can supply. */
-export interface CgiKoaOptions extends Omit<CgiOptions, 'trustProxy'> {
-  /** `'app'`: take `REMOTE_ADDR`, `HTTPS`, `SERVER_NAME` from the app's `proxy` setting (`ctx.ip`, `ctx.secure`, `ctx.hostname`). */
-  trustProxy?: CgiOptions['trustProxy'] | 'app';
-  /** The authenticated user from the app's own auth middleware: becomes `REMOTE_USER`/`AUTH_TYPE`. */
-  user?: (ctx: Context) => CgiUser | undefined;
-}
+/** Options of {@link cgi}: the core options, `trustProxy: 'app'` (the app's `proxy` setting) and `user(ctx)`. */
+export type CgiKoaOptions = CgiFrameworkOptions<Context>;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 const callbacks = new WeakMap<object, Handler>();
-
-/** The literal start of a @koa/router route: `/report` for `/report/:rest*`. */
-function routePrefix(ctx: Context): string {
-  const path: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-  return typeof path === 'string' ? (/^[^:*{(?]*/.exec(path)?.[0] ?? '').replace(/\/+$/, '') : '';
-}
 
 /**
  * Koa middleware that runs CGI scripts (RFC 3875): `app.use(cgi({ root, mountPath: '/cgi-bin' }))`,
@@ -42,12 +31,7 @@ function routePrefix(ctx: Context): string {
  * @throws TypeError at creation, naming a wrong option.
  */
 export function cgi(options: CgiKoaOptions): Middleware & { readonly gateway: CgiGateway } {
-  const { user, trustProxy, ...rest } = options ?? {};
-  if (user !== undefined && typeof user !== 'function') {
-    throw new TypeError('cgibridge: option "user" must be a function of the context');
-  }
-  const fromApp = trustProxy === 'app';
-  const gateway = createCgiGateway({ ...rest, ...(fromApp || trustProxy === undefined ? {} : { trustProxy }) });
+  const { gateway, user, trustApp } = createFrameworkGateway(options);
 
   async function cgiMiddleware(ctx: Context, next: Next): Promise<void> {
     let result: Awaited<ReturnType<typeof gateway.run>>;
@@ -57,11 +41,11 @@ export function cgi(options: CgiKoaOptions): Middleware & { readonly gateway: Cg
         basePath: mount === '/' ? '' : mount,
         url: ctx.url,
         originalUrl: ctx.originalUrl,
-        mountPath: gateway.config.mountPath || routePrefix(ctx),
+        mountPath: gateway.config.mountPath || routeLiteralPrefix((ctx as { _matchedRoute?: unknown })._matchedRoute),
         user: user?.(ctx),
-        remoteAddress: fromApp ? ctx.ip : undefined,
-        secure: fromApp ? ctx.secure : undefined,
-        host: fromApp ? ctx.hostname : undefined,
+        remoteAddress: trustApp ? ctx.ip : undefined,
+        secure: trustApp ? ctx.secure : undefined,
+        host: trustApp ? ctx.hostname : undefined,
         rawBody: (ctx.request as { rawBody?: string | Buffer }).rawBody,
       });
       result = request && (await gateway.run(request));
