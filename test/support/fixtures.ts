@@ -29,5 +29,9 @@ export function makeScriptRoot(): ScriptRoot {
   symlinkSync(join(outside, 'evil.sh'), join(root, 'link-out.sh'));
   symlinkSync(outside, join(root, 'link-dir'));
   symlinkSync(join(root, 'hello.sh'), join(root, 'link-in.sh'));
+  // Hidden files that must never be reached (git cannot carry a .git directory in fixtures).
+  mkdirSync(join(root, '.git'));
+  writeFileSync(join(root, '.git', 'config'), '[core]\nTOP-SECRET-DATA-FILE\n');
+  writeFileSync(join(root, '.env'), 'TOP-SECRET-DATA-FILE=1\n', { mode: 0o755 });
   return { root, outside, scratch, cleanup: () => rmSync(base, { recursive: true, force: true }) };
 }

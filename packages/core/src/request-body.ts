@@ -38,15 +38,39 @@ export async function prepareBody(
     // so a chunked body is read in full first, bounded by maxRequestBody.
     const chunks: Buffer[] = [];
     let length = 0;
-    try {
+    // A client dripping its body must not hold a slot for ever: reading it in full is bounded
+    // by the same timeout as the script.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      if (config.timeout < 2 ** 31) {
+        timer = setTimeout(
+          () =>
+            reject(
+              new CgiError('ERR_CGI_BODY_TIMEOUT', 408, `request body not received within ${config.timeout} ms`, {
+                headers: { Connection: 'close' },
+              }),
+            ),
+          config.timeout,
+        );
+      }
+    });
+    const read = async () => {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         length += chunk.length;
         if (length > config.maxRequestBody) throw tooLarge();
         chunks.push(chunk);
       }
+    };
+    const reading = read();
+    // Once the deadline has won, whatever the abandoned read ends with is of no interest.
+    reading.catch(() => {});
+    try {
+      await Promise.race([reading, deadline]);
     } catch (error) {
       if (error instanceof CgiError) throw error;
       throw new CgiError('ERR_CGI_CLIENT_GONE', 499, 'client went away while sending its body', { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
     return length === 0 ? null : { length, source: Buffer.concat(chunks, length) };
   }

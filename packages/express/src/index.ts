@@ -59,7 +59,15 @@ export function cgi(options: CgiExpressOptions): RequestHandler & { readonly gat
   }
 
   function cgiMiddleware(req: Request, res: Response, next: NextFunction): void {
-    handle(req, res, next).catch((error: unknown) => next(publicError(error)));
+    handle(req, res, next).catch((error: unknown) => {
+      const failure = publicError(error);
+      // 408/411/413 leave a body unread. finalhandler waits for it before answering,
+      // which a stalled client never sends: give the answer a second, then hang up.
+      if (failure.headers.Connection === 'close') {
+        setTimeout(() => res.writableFinished || res.destroy(), 1000).unref();
+      }
+      next(failure);
+    });
   }
   return Object.assign(cgiMiddleware, { gateway });
 }
