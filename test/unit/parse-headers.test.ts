@@ -157,4 +157,37 @@ describe('parseCgiHeaders', () => {
       { numRuns: NUM_RUNS * 10 },
     );
   });
+
+  it('reads any byte stream, in any chunking, to a CgiError or a head, holding no more than its limit', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 12 }),
+        fc.integer({ min: 16, max: 2048 }),
+        async (chunks, limit) => {
+          const reader = new CgiHeaderReader(limit);
+          for (const chunk of chunks) {
+            let parsed: ReturnType<CgiHeaderReader['push']>;
+            try {
+              parsed = reader.push(Buffer.from(chunk));
+            } catch (error) {
+              expect(error).toBeInstanceOf(CgiError);
+              return;
+            }
+            if (parsed !== null) {
+              expect(parsed.block.length).toBeLessThanOrEqual(limit);
+              try {
+                parseCgiHeaders(parsed.block);
+              } catch (error) {
+                expect(error).toBeInstanceOf(CgiError);
+              }
+              return;
+            }
+            expect(reader.length).toBeLessThanOrEqual(limit + 2);
+          }
+        },
+      ),
+      // A run that takes longer than this is a hang: the property fails.
+      { numRuns: NUM_RUNS * 10, timeout: 2000 },
+    );
+  });
 });
