@@ -145,6 +145,9 @@ async function indexOf(
   return null;
 }
 
+/** realpath() costs a syscall per path component; the result is cached per path and inode. */
+const realCache = new Map<string, string>();
+
 async function confined(
   candidate: string,
   stats: Stats,
@@ -152,11 +155,18 @@ async function confined(
   pathInfo: string,
   config: CgiConfig,
 ): Promise<CgiScriptMatch> {
-  let real: string;
-  try {
-    real = await realpath(candidate);
-  } catch {
-    throw forbidden('script vanished while resolving');
+  // Keyed by the inode the stat above found: a swapped file or symlink is another inode and
+  // misses the cache, and one inode is one file wherever a path to it goes.
+  const key = `${candidate}\0${stats.dev}\0${stats.ino}`;
+  let real = realCache.get(key);
+  if (real === undefined) {
+    try {
+      real = await realpath(candidate);
+    } catch {
+      throw forbidden('script vanished while resolving');
+    }
+    if (realCache.size >= 4096) realCache.clear();
+    realCache.set(key, real);
   }
   if (!inside(real, config.rootReal as string)) {
     throw new CgiError('ERR_CGI_FORBIDDEN_PATH', 404, `${scriptName}: refused, its real path leaves the script root`);

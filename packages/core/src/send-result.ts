@@ -1,5 +1,4 @@
 import { type ServerResponse, STATUS_CODES } from 'node:http';
-import { pipeline } from 'node:stream';
 import { CgiError } from './errors.js';
 import type { CgiDocumentResult } from './gateway.js';
 
@@ -20,19 +19,27 @@ export function groupHeaders(headers: CgiDocumentResult['headers']): Array<[name
 
 /**
  * Writes a gateway result to a `node:http` response, streaming the body with
- * backpressure. If the body errors (timeout, length mismatch) or the client goes
- * away, `pipeline` destroys the response, which aborts the connection: a truncated
- * response is never made to look complete.
+ * backpressure. If the body errors (timeout, length mismatch) the response is
+ * destroyed, which aborts the connection: a truncated response is never made to
+ * look complete. If the client goes away first, the body is destroyed.
  */
 export function sendCgiResult(result: CgiDocumentResult, res: ServerResponse): void {
   res.statusCode = result.status;
   if (result.statusText !== undefined) res.statusMessage = result.statusText;
   for (const [name, value] of groupHeaders(result.headers)) res.setHeader(name, value);
-  if (result.body === null) {
+  const body = result.body;
+  if (body === null) {
     res.end();
     return;
   }
-  pipeline(result.body, res, () => {});
+  // pipe() with both failure paths wired by hand, not stream.pipeline: pipeline allocates an
+  // AbortController per call and aborts it on completion (a DOMException per request),
+  // about 1% of a hello-world request's CPU in the benchmark.
+  body.once('error', () => res.destroy());
+  res.once('close', () => {
+    if (!res.writableFinished) body.destroy();
+  });
+  body.pipe(res);
 }
 
 /** The short, generic body of an error response: no path, no stack, no detail. */

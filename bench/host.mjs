@@ -1,0 +1,78 @@
+// Starts one benchmark host on 127.0.0.1, port 0, serving bench/scripts under /cgi-bin, and
+// prints "listening <port>" (or "unavailable <why>"). One process per host, so the runner can
+// read each host's own memory.
+//
+//   node host.mjs <floor|cgibridge|express|koa|cgi|cgi-core>
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('./scripts/', import.meta.url));
+const options = { root: ROOT, maxRequestBody: Number.POSITIVE_INFINITY, timeout: 120_000, logger: false };
+
+async function floor() {
+  // The cost of Node's spawn plus HTTP and nothing else: no parsing, no checks, the script's
+  // raw stdout (its CGI header block included) becomes the body.
+  return createServer((req, res) => {
+    const name = (req.url ?? '/').split('?')[0].slice('/cgi-bin/'.length);
+    const query = (req.url ?? '').split('?')[1] ?? '';
+    // The same PATH the gateways pass, so `#!/usr/bin/env python3` finds the same interpreter.
+    const child = spawn(join(ROOT, name), [], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+      env: { PATH: process.env.PATH ?? '', QUERY_STRING: query },
+    });
+    child.stdin.on('error', () => {});
+    req.pipe(child.stdin);
+    child.stdout.pipe(res);
+  });
+}
+
+const hosts = {
+  floor,
+  async cgibridge() {
+    const { createCgiHandler } = await import('@cgibridge/core');
+    return createServer(createCgiHandler({ ...options, mountPath: '/cgi-bin' }));
+  },
+  async express() {
+    const { default: express } = await import('express');
+    const { cgi } = await import('@cgibridge/express');
+    const app = express();
+    app.use('/cgi-bin', cgi(options));
+    return createServer(app);
+  },
+  async koa() {
+    const { default: Koa } = await import('koa');
+    const { cgi } = await import('@cgibridge/koa');
+    const app = new Koa();
+    app.use(cgi({ ...options, mountPath: '/cgi-bin' }));
+    return createServer(app.callback());
+  },
+  async cgi() {
+    // The npm package "cgi" (node-cgi): one handler per script, mounted in Express.
+    const { default: express } = await import('express');
+    const { default: cgi } = await import('cgi');
+    const app = express();
+    for (const name of readdirSync(ROOT)) app.use(`/cgi-bin/${name}`, cgi(join(ROOT, name)));
+    return createServer(app);
+  },
+  async 'cgi-core'() {
+    // As its README shows: createHandler({ urlPath, filePath }) on a plain server.
+    const { createHandler } = await import('cgi-core');
+    const handler = createHandler({ urlPath: '/cgi-bin', filePath: ROOT, requireExecBit: false });
+    return createServer((req, res) => void handler(req, res));
+  },
+};
+
+const name = process.argv[2];
+let server;
+try {
+  server = await hosts[name]();
+} catch (error) {
+  console.log(`unavailable ${error.code ?? error.message}`);
+  process.exit(0);
+}
+server.keepAliveTimeout = 30_000;
+server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+process.on('SIGTERM', () => process.exit(0));
