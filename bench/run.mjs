@@ -222,7 +222,8 @@ const live = hosts.filter((h) => !h.unavailable);
 const results = new Map(live.map((h) => [h.name, {}]));
 const push = (host, key, value) => {
   const r = results.get(host);
-  (r[key] ??= []).push(value);
+  if (r[key] === undefined) r[key] = [];
+  r[key].push(value);
 };
 
 let spawnOnly;
