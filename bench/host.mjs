@@ -29,8 +29,32 @@ async function floor() {
   });
 }
 
+/**
+ * The floor plus what a correct gateway cannot skip, and nothing else: stderr captured
+ * (drained), a process group of its own, a CGI-sized environment. Still no parsing.
+ */
+async function floorPlus() {
+  const base = { PATH: process.env.PATH ?? '', GATEWAY_INTERFACE: 'CGI/1.1', SERVER_PROTOCOL: 'HTTP/1.1' };
+  for (let i = 0; i < 20; i++) base[`CGI_VAR_${i}`] = 'x'.repeat(24);
+  return createServer((req, res) => {
+    const name = (req.url ?? '/').split('?')[0].slice('/cgi-bin/'.length);
+    const query = (req.url ?? '').split('?')[1] ?? '';
+    const child = spawn(join(ROOT, name), [], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      cwd: ROOT,
+      env: { ...base, QUERY_STRING: query },
+    });
+    child.stdin.on('error', () => {});
+    child.stderr.resume();
+    req.pipe(child.stdin);
+    child.stdout.pipe(res);
+  });
+}
+
 const hosts = {
   floor,
+  'floor+': floorPlus,
   async cgibridge() {
     const { createCgiHandler } = await import('@cgibridge/core');
     return createServer(createCgiHandler({ ...options, mountPath: '/cgi-bin' }));

@@ -11,7 +11,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const ALL_HOSTS = ['floor', 'cgibridge', 'express', 'koa', 'cgi', 'cgi-core'];
+const ALL_HOSTS = ['floor', 'floor+', 'cgibridge', 'express', 'koa', 'cgi', 'cgi-core'];
 const ALL_GROUPS = ['spawn', 'hello', 'stream', 'upload'];
 const { values } = parseArgs({
   options: {
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     'stream-mib': { type: 'string', default: '1024' },
     'upload-mib': { type: 'string', default: '50' },
     output: { type: 'string', default: fileURLToPath(new URL('./RESULTS.md', import.meta.url)) },
+    generator: { type: 'string', default: 'wrk' },
   },
 });
 const HOSTS = values.hosts.split(',');
@@ -61,8 +62,13 @@ async function startHost(name) {
 
 // --- load generator -------------------------------------------------------------------------
 const WRK = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-const useWrk = WRK.error === undefined;
-const generator = useWrk ? (WRK.stdout || WRK.stderr).split('\n')[0].trim() : 'autocannon (wrk not found)';
+const useWrk = WRK.error === undefined && values.generator === 'wrk';
+const generator = useWrk
+  ? (WRK.stdout || WRK.stderr)
+      .split('\n')[0]
+      .replace(/ Copyright.*/, '')
+      .trim()
+  : `autocannon${WRK.error ? ' (wrk not found)' : ''}`;
 
 function toMs(text) {
   const m = /([\d.]+)(us|ms|s)/.exec(text);
@@ -106,7 +112,8 @@ function download(host, bytes, { rate, seconds } = {}) {
     }, 20);
     const started = performance.now();
     let received = 0;
-    const req = request(host.url(`/cgi-bin/stream.sh?${bytes}`), (res) => {
+    // A fresh connection each time: a kept-alive socket the server is closing would reset.
+    const req = request(host.url(`/cgi-bin/stream.sh?${bytes}`), { agent: false }, (res) => {
       const finish = () => {
         clearInterval(sampler);
         peak = Math.max(peak, host.rssBytes());
@@ -131,7 +138,11 @@ function download(host, bytes, { rate, seconds } = {}) {
       res.on('end', finish);
       res.on('error', () => {});
     });
-    req.on('error', (error) => (rate === undefined ? reject(error) : undefined));
+    req.on('error', (error) => {
+      if (rate !== undefined) return; // the slow client hangs up on purpose
+      clearInterval(sampler);
+      reject(error);
+    });
     req.end();
   });
 }
@@ -297,7 +308,9 @@ const versions = Object.fromEntries(
     }
   }),
 );
-const sh = spawnSync('sh', ['-c', 'readlink -f /bin/sh; perl -e "print $^V"; python3 --version'], { encoding: 'utf8' })
+const sh = spawnSync('sh', ['-c', 'readlink -f /bin/sh; perl -e \'printf "%vd\\n", $^V\'; python3 --version 2>&1'], {
+  encoding: 'utf8',
+})
   .stdout.trim()
   .split('\n');
 const seconds = ((Date.now() - runStarted) / 1000).toFixed(0);
@@ -311,7 +324,7 @@ out.push(
   `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}; Node ${process.version}; load: ${generator}, keep-alive, ${DURATION} s per measurement, ${ROUNDS} rounds (medians, min–max in brackets).`,
 );
 out.push(
-  `Scripts: /bin/sh = ${sh[0]}, perl ${sh[1]}, ${sh[2]}. Versions: express ${versions.express}, koa ${versions.koa}, cgi ${versions.cgi}, autocannon ${versions.autocannon}.`,
+  `Scripts: /bin/sh = ${sh[0]}, perl ${sh[1]}, ${sh[2]} (found through env: on this machine a pyenv shim). Versions: express ${versions.express}, koa ${versions.koa}, cgi ${versions.cgi}, autocannon ${versions.autocannon}.`,
 );
 const missing = hosts.filter((h) => h.unavailable);
 if (missing.length)
@@ -320,7 +333,7 @@ if (missing.length)
   );
 out.push(
   '',
-  'Hosts: **floor** = node:http + spawn + pipe stdout, no parsing at all; **cgibridge** = createCgiHandler; **express**/**koa** = the adapters; **cgi** = the npm package `cgi` in Express, one handler per script.',
+  'Hosts: **floor** = node:http + spawn + pipe stdout, no parsing at all; **floor+** = the floor plus what a correct gateway cannot skip (stderr captured, own process group, a CGI-sized environment), still no parsing; **cgibridge** = createCgiHandler; **express**/**koa** = the adapters; **cgi** = the npm package `cgi` in Express, one handler per script.',
   '',
 );
 
