@@ -132,6 +132,67 @@ describe.each([
     });
   });
 
+  it('is not misled by a route that matched earlier and fell through', async () => {
+    const app = createApp();
+    app.all(route === '/report*' ? '/cgi-bin/*' : '/cgi-bin/{*rest}', (_req, _res, next) => next());
+    app.use('/cgi-bin', cgi({ root: root.root, logger: false }));
+    app.all(route, cgi({ script: join(root.root, 'redirect-local.sh'), logger: false }));
+    const origin = await serve(app);
+    expect((await request(`${origin}/cgi-bin/hello.sh`)).text).toBe('hello from sh\n');
+    // A local redirect from a route-mounted gateway to the app.use-mounted one.
+    expect(json<Env>(await request(`${origin}/report`)).env.SCRIPT_NAME).toBe('/cgi-bin/env.py');
+  });
+
+  it('re-enters the top app with nothing of the first request: a 404 if nothing answers, no body, no old query', async () => {
+    const seen: string[] = [];
+    const sub = createApp();
+    sub.use('/cgi-bin', cgi({ root: root.root, logger: false }));
+    const app = createApp();
+    app.use(
+      express5.urlencoded({
+        extended: false,
+        verify: (req, _res, buf) => Object.assign(req, { rawBody: Buffer.from(buf) }),
+      }),
+    );
+    app.use('/legacy', sub);
+    app.get('/modern/route', (req, res) => res.json({ body: req.body ?? null, query: req.query }));
+    app.get('/legacy/cgi-bin/nowhere', (_req, res) => res.send('wrong: fell back into the first dispatch'));
+    app.use((req, _res, next) => {
+      seen.push(req.url);
+      next();
+    });
+    const origin = await serve(app);
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const outside = await request(`${origin}/legacy/cgi-bin/redirect-outside.sh?orig=1`, {
+      method: 'POST',
+      body: 'password=hunter2',
+      headers: form,
+    });
+    expect(json(outside)).toEqual({ body: null, query: { from: 'cgi' } });
+    const nowhere = await request(`${origin}/legacy/cgi-bin/redirect-nowhere.sh`);
+    expect(nowhere.status).toBe(404);
+    expect(nowhere.text).not.toContain('wrong');
+    expect(seen.filter((url) => url.includes('nowhere'))).toEqual(['/nowhere']);
+  });
+
+  it('logs what fails outside the gateway (a throwing user function) and answers 500', async () => {
+    const logger = new MemoryLogger();
+    const app = createApp();
+    app.use(
+      '/cgi-bin',
+      cgi({
+        root: root.root,
+        logger,
+        user: () => {
+          throw new Error('auth lookup failed');
+        },
+      }),
+    );
+    const origin = await serve(app);
+    expect((await request(`${origin}/cgi-bin/hello.sh`)).status).toBe(500);
+    expect(logger.text()).toMatch(/internal error: Error: auth lookup failed/);
+  });
+
   it('throws a TypeError naming a wrong adapter option', () => {
     expect(() => cgi({ root: root.root, user: 'ada' as never })).toThrow(/option "user" must be a function/);
     expect(() => cgi({ root: root.root, trustProxy: 'yes' as never })).toThrow(/option "trustProxy"/);

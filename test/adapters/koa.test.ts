@@ -54,6 +54,51 @@ describe.each([
     expect(json(await request(`${origin}/modern`))).toEqual({ modern: true });
   });
 
+  it('is not misled by a koa-mount or a router route that matched earlier and fell through', async () => {
+    const app = new App();
+    const router = new Router();
+    router.all('/cgi-bin/{*rest}', async (_ctx, next) => next());
+    app.use(router.routes());
+    app.use(mount('/cgi-bin', async (_ctx, next) => next()));
+    app.use(cgi({ root: root.root, mountPath: '/cgi-bin', logger: false }));
+    app.use(cgi({ root: `${root.root}/sub`, logger: false }));
+    const origin = await serve(app);
+    const { env } = json<Env>(await request(`${origin}/cgi-bin/env.py/x`));
+    expect(env.SCRIPT_NAME).toBe('/cgi-bin/env.py');
+    expect((await request(`${origin}/deep.pl`)).text).toMatch(/^deep /);
+  });
+
+  it('gives the script a kept raw body with a CONTENT_LENGTH that matches its bytes', async () => {
+    const app = new App();
+    app.use(async (ctx, next) => {
+      for await (const _chunk of ctx.req);
+      (ctx.request as { rawBody?: string }).rawBody = 'name=Jürgen';
+      await next();
+    });
+    app.use(cgi({ root: root.root, mountPath: '/cgi-bin', logger: false }));
+    const origin = await serve(app);
+    const reply = await request(`${origin}/cgi-bin/form.pl`, { method: 'POST', body: 'name=x' });
+    expect(reply.text).toBe('name=Jürgen\nmethod=POST\n');
+  });
+
+  it('logs what fails outside the gateway (a throwing user function) and answers 500', async () => {
+    const logger = new MemoryLogger();
+    const app = new App();
+    app.use(
+      cgi({
+        root: root.root,
+        mountPath: '/cgi-bin',
+        logger,
+        user: () => {
+          throw new Error('auth lookup failed');
+        },
+      }),
+    );
+    const origin = await serve(app);
+    expect((await request(`${origin}/cgi-bin/hello.sh`)).status).toBe(500);
+    expect(logger.text()).toMatch(/internal error: Error: auth lookup failed/);
+  });
+
   it('writes through Koa, so upstream middleware still shapes the response', async () => {
     const app = new App();
     app.use(async (ctx, next) => {

@@ -41,6 +41,15 @@ conformance('script output (RFC 3875 §6, SPEC §4)', (ctx) => {
     expect(noContent).not.toContain('hello');
   });
 
+  it('sends no body with 205 Reset Content (RFC 9110 §15.3.6)', async () => {
+    const reply = await rawRequest(
+      ctx.server.port,
+      'GET /cgi-bin/reset-content.sh HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(reply).toMatch(/^HTTP\/1\.1 205 /);
+    expect(reply.slice(reply.indexOf('\r\n\r\n') + 4)).toBe('');
+  });
+
   it('turns an absolute Location into a 302 client redirect', async () => {
     const reply = await request(ctx.url('/cgi-bin/redirect-abs.sh'));
     expect(reply.status).toBe(302);

@@ -1,3 +1,5 @@
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { expect, it } from 'vitest';
 import { securityGroup } from '../support/security.js';
 
@@ -68,6 +70,24 @@ securityGroup('security: paths (traversal, source disclosure)', (ctx) => {
       expect(ctx.spawned()).toBe(before);
     },
   );
+
+  it('a symlink swapped after a request cannot smuggle in a file outside the root (cache poisoning)', async () => {
+    const dir = join(ctx.root.root, `swap-${ctx.adapter.name.replace(/\W/g, '')}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'real.sh'), '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\ninside\\n"\n', {
+      mode: 0o755,
+    });
+    symlinkSync('real.sh', join(dir, 's.sh'));
+    const url = `/cgi-bin/${basename(dir)}/s.sh`;
+    expect((await ctx.probe(url)).text).toBe('inside\n');
+    // Same inode under another name; the old name now points outside the root.
+    renameSync(join(dir, 'real.sh'), join(dir, 'other.sh'));
+    symlinkSync(join(ctx.root.outside, 'evil.sh'), join(dir, 'real.sh'));
+    rmSync(join(dir, 's.sh'));
+    symlinkSync('other.sh', join(dir, 's.sh'));
+    expect((await ctx.probe(url)).text).toBe('inside\n');
+    expect((await ctx.probe(`/cgi-bin/${basename(dir)}/real.sh`)).status).toBe(404);
+  });
 
   it.each([
     ['symlinked file leaving the root', '/cgi-bin/link-out.sh'],

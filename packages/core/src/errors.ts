@@ -4,6 +4,7 @@
  */
 export type CgiErrorCode =
   | 'ERR_CGI_BAD_PATH'
+  | 'ERR_CGI_NOT_FOUND'
   | 'ERR_CGI_FORBIDDEN_PATH'
   | 'ERR_CGI_BAD_REQUEST'
   | 'ERR_CGI_BAD_ARGS'

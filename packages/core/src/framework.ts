@@ -35,6 +35,16 @@ export function createFrameworkGateway<Req>(options: CgiFrameworkOptions<Req>): 
   return { gateway, user, trustApp };
 }
 
+/**
+ * The top-most application of a (possibly mounted) Express-style app: a local redirect is a
+ * site-absolute path and must be routed from the top.
+ */
+export function topApp<App extends { parent?: unknown }>(app: App): App {
+  let current = app;
+  while (current.parent !== undefined && current.parent !== null) current = current.parent as App;
+  return current;
+}
+
 /** The literal start of a route pattern, the gateway's mount there: `/report` for `/report{/*rest}`, `/r/:id`, `/r*`. */
 export function routeLiteralPrefix(routePath: unknown): string {
   if (typeof routePath !== 'string') return '';

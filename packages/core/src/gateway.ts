@@ -487,8 +487,8 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
         } catch (error) {
           logger.error(`onEvent threw: ${(error as Error)?.message ?? String(error)}`);
         }
-        // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no body for HEAD, 204 and 304.
-        const bodiless = request.method === 'HEAD' || status === 204 || status === 304;
+        // RFC 9110 §9.3.2, §15.3.5, §15.3.6, §15.4.5: no body for HEAD, 204, 205 and 304.
+        const bodiless = request.method === 'HEAD' || status === 204 || status === 205 || status === 304;
         if (bodiless) {
           stdout.resume();
           markResponseDone();
@@ -510,7 +510,7 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
           status,
           statusText: document.statusText,
           headers:
-            status === 204
+            status === 204 || status === 205
               ? document.headers.filter(([name]) => name.toLowerCase() !== 'content-length')
               : document.headers,
           body: responseBody,

@@ -7,7 +7,7 @@ export { parseCommandArgs } from './command-args.js';
 export { collectHeaders, createCgiEnv, SERVER_SOFTWARE } from './create-env.js';
 export { listInheritedDescriptors } from './descriptors.js';
 export { CgiError, type CgiErrorCode } from './errors.js';
-export { type CgiFrameworkOptions, createFrameworkGateway, routeLiteralPrefix } from './framework.js';
+export { type CgiFrameworkOptions, createFrameworkGateway, routeLiteralPrefix, topApp } from './framework.js';
 export {
   type CgiDocumentResult,
   type CgiGateway,

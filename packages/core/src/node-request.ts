@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { CgiError } from './errors.js';
 import type { CgiGateway } from './gateway.js';
+import type { CgiLogger } from './logger.js';
 import { type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
 
 /** How a framework sees a request: what an adapter hands to {@link requestFromNode}. */
@@ -69,6 +70,7 @@ export function requestFromNode(
   if (below === null) return null;
 
   let body: Readable | null = req;
+  let rawHeaders = req.rawHeaders;
   const consumed = (req as { _body?: unknown })._body === true || req.readableEnded || req.readableDidRead;
   if (consumed && declaresBody(req)) {
     if (view.rawBody === undefined) {
@@ -80,7 +82,11 @@ export function requestFromNode(
       gateway.config.logger.error(`${req.method} ${JSON.stringify(view.originalUrl)}: ${error.message}`);
       throw error;
     }
-    body = Readable.from([Buffer.from(view.rawBody)]);
+    const raw = Buffer.from(view.rawBody);
+    body = Readable.from([raw]);
+    // CONTENT_LENGTH must describe the bytes the script will read: a parser may have kept a
+    // decoded or re-encoded body, or received it chunked.
+    rawHeaders = withBodyLength(req.rawHeaders, raw.length);
   }
 
   const controller = new AbortController();
@@ -95,7 +101,7 @@ export function requestFromNode(
     mountPath: view.basePath + own,
     path: below,
     query,
-    rawHeaders: req.rawHeaders,
+    rawHeaders,
     body,
     httpVersion: req.httpVersion,
     remoteAddress: view.remoteAddress ?? socket.remoteAddress ?? '',
@@ -108,6 +114,17 @@ export function requestFromNode(
     signal: controller.signal,
     redirects: (req as { [kRedirects]?: number })[kRedirects] ?? 0,
   };
+}
+
+function withBodyLength(rawHeaders: readonly string[], length: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const lower = name.toLowerCase();
+    if (lower !== 'content-length' && lower !== 'transfer-encoding') out.push(name, rawHeaders[i + 1] as string);
+  }
+  out.push('Content-Length', String(length));
+  return out;
 }
 
 /**
@@ -129,15 +146,22 @@ export function prepareReentry(req: IncomingMessage, location: string): void {
   }
   req.rawHeaders = rawHeaders;
   for (const name of BODY_HEADERS) delete req.headers[name];
+  // What a body parser made of the first request's body is not part of the redirect.
+  delete (req as { body?: unknown }).body;
 }
 
 /**
  * The form of an error to hand to a framework's error handling (`next(err)`, Koa's
  * `ctx.onerror`): same `code`, `status`, `expose` and `headers`, but for 5xx a generic
  * message, and no stack frames, which Express's default handler prints outside production.
- * The detailed message was already logged by the gateway.
+ * The detailed message of a CgiError was already logged by the gateway; anything else is
+ * logged here, with its stack, when a logger is given.
  */
-export function publicError(error: unknown): CgiError {
+export function publicError(error: unknown, logger?: CgiLogger): CgiError {
+  if (!(error instanceof CgiError)) {
+    // Not a gateway failure (a throwing `user` or `env` function, a bug): nobody logged it yet.
+    logger?.error(`internal error: ${(error as Error)?.stack ?? String(error)}`);
+  }
   const source = error instanceof CgiError ? error : new CgiError('ERR_CGI_SPAWN', 500, 'internal error');
   const message = source.expose ? source.message : (STATUS_CODES[source.status] ?? 'Error');
   const copy = new CgiError(source.code, source.status, message, { headers: { ...source.headers } });

@@ -155,10 +155,15 @@ async function confined(
   pathInfo: string,
   config: CgiConfig,
 ): Promise<CgiScriptMatch> {
-  // Keyed by the inode the stat above found: a swapped file or symlink is another inode and
-  // misses the cache, and one inode is one file wherever a path to it goes.
+  // Keyed by the inode the stat above found, and re-checked on every hit: the cached real path
+  // must still be that inode, so a symlink swapped anywhere along it (pointing the same name
+  // at a file outside the root) misses the cache and is resolved again.
   const key = `${candidate}\0${stats.dev}\0${stats.ino}`;
   let real = realCache.get(key);
+  if (real !== undefined) {
+    const now = await statOrNull(real);
+    if (now === null || now.dev !== stats.dev || now.ino !== stats.ino) real = undefined;
+  }
   if (real === undefined) {
     try {
       real = await realpath(candidate);

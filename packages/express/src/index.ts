@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import {
+  CgiError,
   type CgiFrameworkOptions,
   type CgiGateway,
   createFrameworkGateway,
@@ -11,8 +12,11 @@ import {
   requestFromNode,
   routeLiteralPrefix,
   sendCgiResult,
+  topApp,
 } from '@cgibridge/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+type ExpressHandle = (req: Request, res: Response, done: (error?: unknown) => void) => void;
 
 /** Options of {@link cgi}: the core options, `trustProxy: 'app'` (the app's `trust proxy`) and `user(req)`. */
 export type CgiExpressOptions = CgiFrameworkOptions<Request>;
@@ -38,7 +42,7 @@ export function cgi(options: CgiExpressOptions): RequestHandler & { readonly gat
       basePath: req.baseUrl,
       url,
       originalUrl: req.originalUrl,
-      mountPath: gateway.config.mountPath || routeLiteralPrefix(req.route?.path),
+      mountPath: gateway.config.mountPath || routeLiteralPrefix(ownRoute(req)?.path),
       user: user?.(req),
       remoteAddress: trustApp ? req.ip : undefined,
       secure: trustApp ? req.secure : undefined,
@@ -49,18 +53,30 @@ export function cgi(options: CgiExpressOptions): RequestHandler & { readonly gat
     if (!result) return next();
     if (result.kind === 'local-redirect') {
       prepareReentry(req, result.location);
-      // Through the whole app again, from its root (the router takes baseUrl as a parent
-      // prefix): the target may be another script or a modern route.
+      // Nothing of the first dispatch carries over (Express 4 keeps query, route and params as
+      // own properties), and the router takes baseUrl as a parent prefix.
+      for (const key of ['query', 'route', 'params'] as const) delete (req as Partial<Request>)[key];
       req.baseUrl = '';
-      (req.app as unknown as { handle: (q: Request, s: Response, n: NextFunction) => void }).handle(req, res, next);
+      // Through the whole app again, from the top: the target may be a script or a modern
+      // route. If nothing answers it, that is a 404, never a fall back into this dispatch.
+      const app = topApp(req.app as unknown as { parent?: unknown; handle: ExpressHandle });
+      app.handle(req, res, (error?: unknown) =>
+        next(error ?? publicError(new CgiError('ERR_CGI_NOT_FOUND', 404, 'nothing answers the local redirect target'))),
+      );
       return;
     }
     sendCgiResult(result, res);
   }
 
+  /** The route this middleware serves, if it is one: Express never clears a previous `req.route`. */
+  function ownRoute(req: Request): { path?: unknown } | undefined {
+    const route = req.route as { path?: unknown; stack?: Array<{ handle?: unknown }> } | undefined;
+    return route?.stack?.some((layer) => layer.handle === cgiMiddleware) ? route : undefined;
+  }
+
   function cgiMiddleware(req: Request, res: Response, next: NextFunction): void {
     handle(req, res, next).catch((error: unknown) => {
-      const failure = publicError(error);
+      const failure = publicError(error, gateway.config.logger);
       // 408/411/413 leave a body unread. finalhandler waits for it before answering,
       // which a stalled client never sends: give the answer a second, then hang up.
       if (failure.headers.Connection === 'close') {

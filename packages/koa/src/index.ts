@@ -13,6 +13,7 @@ import {
   publicError,
   requestFromNode,
   routeLiteralPrefix,
+  splitTarget,
 } from '@cgibridge/core';
 import type { Context, Middleware, Next } from 'koa';
 
@@ -20,6 +21,18 @@ import type { Context, Middleware, Next } from 'koa';
 export type CgiKoaOptions = CgiFrameworkOptions<Context>;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/**
+ * koa-mount's prefix, if the request is inside it now: koa-mount leaves `ctx.mountPath` set
+ * after a mounted middleware falls through, so it counts only if it really was stripped.
+ */
+function mountOf(ctx: Context): string {
+  const mount = (ctx as { mountPath?: string }).mountPath;
+  if (!mount || mount === '/') return '';
+  const original = splitTarget(ctx.originalUrl).path;
+  const path = splitTarget(ctx.url).path;
+  return original === mount + path || (path === '/' && original === mount) ? mount : '';
+}
 const callbacks = new WeakMap<object, Handler>();
 
 /**
@@ -33,15 +46,25 @@ const callbacks = new WeakMap<object, Handler>();
 export function cgi(options: CgiKoaOptions): Middleware & { readonly gateway: CgiGateway } {
   const { gateway, user, trustApp } = createFrameworkGateway(options);
 
+  /**
+   * The @koa/router route this middleware serves, if it is one: `_matchedRoute` is left behind
+   * by any earlier route that fell through, so it counts only if its layer holds this middleware.
+   */
+  function ownRoute(ctx: Context): string | undefined {
+    const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+    const router = (ctx as { router?: { stack?: Array<{ path?: unknown; stack?: unknown[] }> } }).router;
+    const ours = router?.stack?.some((layer) => layer.path === matched && layer.stack?.includes(cgiMiddleware));
+    return ours && typeof matched === 'string' ? matched : undefined;
+  }
+
   async function cgiMiddleware(ctx: Context, next: Next): Promise<void> {
     let result: Awaited<ReturnType<typeof gateway.run>>;
     try {
-      const mount = (ctx as { mountPath?: string }).mountPath ?? '';
       const request = requestFromNode(gateway, ctx.req, ctx.res, {
-        basePath: mount === '/' ? '' : mount,
+        basePath: mountOf(ctx),
         url: ctx.url,
         originalUrl: ctx.originalUrl,
-        mountPath: gateway.config.mountPath || routeLiteralPrefix((ctx as { _matchedRoute?: unknown })._matchedRoute),
+        mountPath: gateway.config.mountPath || routeLiteralPrefix(ownRoute(ctx)),
         user: user?.(ctx),
         remoteAddress: trustApp ? ctx.ip : undefined,
         secure: trustApp ? ctx.secure : undefined,
@@ -50,7 +73,7 @@ export function cgi(options: CgiKoaOptions): Middleware & { readonly gateway: Cg
       });
       result = request && (await gateway.run(request));
     } catch (error) {
-      throw publicError(error);
+      throw publicError(error, gateway.config.logger);
     }
     if (!result) return next();
     if (result.kind === 'local-redirect') {
