@@ -2,28 +2,19 @@ import { join } from 'node:path';
 import { cgi } from '@cgibridge/express';
 import express5, { type ErrorRequestHandler, type Express } from 'express';
 import express4 from 'express4';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenOn } from '../support/app-server.js';
-import { makeScriptRoot, type ScriptRoot } from '../support/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { useAppServers } from '../support/app-server.js';
 import { json, request } from '../support/http.js';
 import { MemoryLogger } from '../support/servers.js';
 
 type Env = { env: Record<string, string> };
-let root: ScriptRoot;
-const servers: Array<Awaited<ReturnType<typeof listenOn>>> = [];
-beforeAll(() => {
-  root = makeScriptRoot();
-});
-afterAll(async () => {
-  await Promise.all(servers.map((server) => server.close()));
-  root.cleanup();
-});
-
-async function serve(app: Express): Promise<string> {
-  const server = await listenOn(app);
-  servers.push(server);
-  return server.origin;
-}
+const servers = useAppServers();
+const serve = (app: Express) => servers.serve(app);
+const root = {
+  get root() {
+    return servers.root().root;
+  },
+};
 
 describe.each([
   ['express 5', () => express5(), '/report{/*rest}'],

@@ -4,29 +4,22 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import Koa2 from 'koa2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenOn } from '../support/app-server.js';
-import { makeScriptRoot, type ScriptRoot } from '../support/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { useAppServers } from '../support/app-server.js';
 import { json, request } from '../support/http.js';
 import { MemoryLogger } from '../support/servers.js';
 
 type Env = { env: Record<string, string> };
-let root: ScriptRoot;
-const servers: Array<Awaited<ReturnType<typeof listenOn>>> = [];
-beforeAll(() => {
-  root = makeScriptRoot();
-});
-afterAll(async () => {
-  await Promise.all(servers.map((server) => server.close()));
-  root.cleanup();
-});
-
-async function serve(app: Koa): Promise<string> {
+const servers = useAppServers();
+function serve(app: Koa): Promise<string> {
   app.silent = true;
-  const server = await listenOn(app.callback());
-  servers.push(server);
-  return server.origin;
+  return servers.serve(app.callback());
 }
+const root = {
+  get root() {
+    return servers.root().root;
+  },
+};
 
 describe.each([
   ['koa 3', Koa],
