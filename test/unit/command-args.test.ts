@@ -2,6 +2,8 @@ import { parseCommandArgs } from '@cgibridge/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
+const NUM_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+
 describe('parseCommandArgs (RFC 3875 §4.4)', () => {
   it.each([
     ['', []],
@@ -33,6 +35,7 @@ describe('parseCommandArgs (RFC 3875 §4.4)', () => {
           expect(arg).toMatch(/^[\x20-\x7e]*$/);
         }
       }),
+      { numRuns: NUM_RUNS * 3 },
     );
   });
 });
