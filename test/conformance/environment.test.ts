@@ -193,6 +193,35 @@ conformance('environment (RFC 3875 §4.1)', (ctx) => {
     expect(walked.REMOTE_ADDR).toBe('203.0.113.9');
   });
 
+  it('reads Forwarded (RFC 7239) from a trusted proxy: quoted IPv6, ports, obfuscated hops', async () => {
+    const server = await ctx.start({ trustProxy: ['127.0.0.1'] });
+    const env = async (forwarded: string) =>
+      json<Dump>(await request(`${server.origin}/cgi-bin/env.py`, { headers: { Forwarded: forwarded } })).env;
+    expect(await env('for=198.51.100.17;proto=https;host=shop.example')).toMatchObject({
+      REMOTE_ADDR: '198.51.100.17',
+      HTTPS: 'on',
+      SERVER_NAME: 'shop.example',
+    });
+    expect((await env('for="[2001:db8:cafe::17]:4711"')).REMOTE_ADDR).toBe('2001:db8:cafe::17');
+    expect((await env('for=6.6.6.6, for=192.0.2.43:8080;proto=http')).REMOTE_ADDR).toBe('192.0.2.43');
+    // An obfuscated or unknown hop says nothing about the client: the walk stops there.
+    expect((await env('for=_hidden')).REMOTE_ADDR).toBe('127.0.0.1');
+    expect((await env('for=unknown')).REMOTE_ADDR).toBe('127.0.0.1');
+    const untrusted = json<Dump>(
+      await request(ctx.url('/cgi-bin/env.py'), { headers: { Forwarded: 'for=198.51.100.17;proto=https' } }),
+    ).env;
+    expect(untrusted.REMOTE_ADDR).toBe('127.0.0.1');
+    expect(untrusted.HTTPS).toBeUndefined();
+  });
+
+  it('never takes a non-address X-Forwarded-For hop as REMOTE_ADDR', async () => {
+    const server = await ctx.start({ trustProxy: ['127.0.0.1'] });
+    const { env } = json<Dump>(
+      await request(`${server.origin}/cgi-bin/env.py`, { headers: { 'X-Forwarded-For': 'not-an-ip' } }),
+    );
+    expect(env.REMOTE_ADDR).toBe('127.0.0.1');
+  });
+
   it('answers 400 to an invalid Host header, and uses the local address without one', async () => {
     const bad = await rawRequest(
       ctx.server.port,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { CgiError } from './errors.js';
 import type { CgiConfig } from './options.js';
 import type { CgiRequest } from './request.js';
@@ -33,31 +34,77 @@ function lastValue(value: string | undefined): string | undefined {
   return parts[parts.length - 1]?.trim() || undefined;
 }
 
+/** What a chain of proxies says about the client: hop addresses (left to right), scheme, host. */
+interface ForwardedChain {
+  readonly hops: string[];
+  readonly proto: string | undefined;
+  readonly host: string | undefined;
+}
+
+/** A `Forwarded` node (RFC 7239 §6): quotes, IPv6 brackets and a port removed. */
+function forwardedNode(value: string): string {
+  const unquoted = value.replace(/^"(.*)"$/, '$1');
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(unquoted);
+  if (bracketed) return bracketed[1] as string;
+  return plainAddress(unquoted.replace(/:\d+$/, ''));
+}
+
 /**
- * The peer as the script should see it. `X-Forwarded-*` count only when the
- * connection comes from a trusted proxy; then `X-Forwarded-For` is walked from the
- * right, skipping trusted hops, so a client cannot choose its own address.
+ * Reads the proxy chain from `Forwarded` (RFC 7239) when present, else from the
+ * `X-Forwarded-For/-Proto/-Host` de-facto headers. Scheme and host come from the last
+ * element: the one the trusted proxy in front of us wrote.
+ */
+function forwardedChain(headers: Map<string, string>): ForwardedChain | undefined {
+  const forwarded = headers.get('forwarded');
+  if (forwarded !== undefined) {
+    const elements = forwarded.split(',').map((element) => {
+      const pairs = new Map<string, string>();
+      for (const pair of element.split(';')) {
+        const eq = pair.indexOf('=');
+        if (eq > 0) pairs.set(pair.slice(0, eq).trim().toLowerCase(), pair.slice(eq + 1).trim());
+      }
+      return pairs;
+    });
+    const last = elements[elements.length - 1];
+    return {
+      hops: elements.map((pairs) => forwardedNode(pairs.get('for') ?? '')),
+      proto: last
+        ?.get('proto')
+        ?.replace(/^"(.*)"$/, '$1')
+        .toLowerCase(),
+      host: last?.get('host')?.replace(/^"(.*)"$/, '$1') || undefined,
+    };
+  }
+  const forwardedFor = headers.get('x-forwarded-for');
+  const proto = lastValue(headers.get('x-forwarded-proto'))?.toLowerCase();
+  const host = lastValue(headers.get('x-forwarded-host'));
+  if (forwardedFor === undefined && proto === undefined && host === undefined) return undefined;
+  return { hops: (forwardedFor ?? '').split(',').map((hop) => plainAddress(hop.trim())), proto, host };
+}
+
+/**
+ * The peer as the script should see it. `Forwarded` / `X-Forwarded-*` count only when
+ * the connection comes from a trusted proxy; then the chain is walked from the right,
+ * skipping trusted hops, so a client cannot choose its own address. A hop that is not an
+ * address (`unknown`, an obfuscated `_id`, garbage) ends the walk.
  */
 function peerOf(request: CgiRequest, headers: Map<string, string>, config: CgiConfig): Peer {
   const address = plainAddress(request.remoteAddress);
   const direct = { address, secure: request.secure, host: request.host ?? headers.get('host') };
   if (!config.trustProxy(address)) return direct;
+  const chain = forwardedChain(headers);
+  if (chain === undefined) return direct;
   let client = address;
-  const forwardedFor = headers.get('x-forwarded-for');
-  if (forwardedFor !== undefined) {
-    const hops = forwardedFor.split(',').map((hop) => plainAddress(hop.trim()));
-    for (let i = hops.length - 1; i >= 0; i--) {
-      const hop = hops[i] as string;
-      if (hop === '') break;
-      client = hop;
-      if (!config.trustProxy(hop)) break;
-    }
+  for (let i = chain.hops.length - 1; i >= 0; i--) {
+    const hop = chain.hops[i] as string;
+    if (isIP(hop) === 0) break;
+    client = hop;
+    if (!config.trustProxy(hop)) break;
   }
-  const proto = lastValue(headers.get('x-forwarded-proto'))?.toLowerCase();
   return {
     address: client,
-    secure: proto === undefined ? request.secure : proto === 'https',
-    host: lastValue(headers.get('x-forwarded-host')) ?? direct.host,
+    secure: chain.proto === undefined ? request.secure : chain.proto === 'https',
+    host: chain.host ?? direct.host,
   };
 }
 

@@ -84,7 +84,7 @@ export interface CgiOptions {
   /** Pass the `Authorization` header as `HTTP_AUTHORIZATION` (Apache's `CGIPassAuth`). Default `false`. */
   passAuthorization?: boolean;
   /**
-   * Which peers are trusted proxies whose `X-Forwarded-For`/`-Proto`/`-Host` are believed for
+   * Which peers are trusted proxies whose `Forwarded` (RFC 7239), or else `X-Forwarded-For`/`-Proto`/`-Host`, are believed for
    * `REMOTE_ADDR`, `HTTPS` and `SERVER_NAME`: `true` (any peer), a list of addresses and CIDR
    * ranges, or a predicate. Default `false`: forwarded headers only become `HTTP_X_FORWARDED_*`.
    */
