@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import { open, realpath, stat } from 'node:fs/promises';
-import { dirname, extname, join, sep } from 'node:path';
+import { extname, join, sep } from 'node:path';
 import { CgiError } from './errors.js';
 import type { CgiConfig } from './options.js';
 
@@ -249,9 +249,4 @@ async function hasExecutableFormat(filename: string, stats: Stats): Promise<bool
   if (formatCache.size >= 4096) formatCache.clear();
   formatCache.set(key, ok);
   return ok;
-}
-
-/** The directory a script runs in (RFC 3875 §7.2: the script's own directory). */
-export function scriptDirectory(match: CgiScriptMatch): string {
-  return dirname(match.filename);
 }
