@@ -82,7 +82,6 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
   const config = resolveCgiOptions(options);
   const { logger } = config;
   const children = new Set<ChildProcessWithoutNullStreams>();
-  const exits = new Set<Promise<void>>();
   /** SIGKILLs still to be sent, by process group id. */
   const pendingKills = new Map<number, Promise<void>>();
   /** Scripts running or about to start (a slot is taken before a chunked body is buffered). */
@@ -391,9 +390,6 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
         exit = child.pid === undefined ? { code: null, signal: null } : { code, signal };
         finishIfDone();
       });
-      const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-      exits.add(exited);
-      void exited.then(() => exits.delete(exited));
 
       // --- stdout: the header block, then the body ----------------------------------
       const stdout = child.stdout;
@@ -530,8 +526,10 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
       emitEnd(request, performance.now(), { status, errorCode });
     },
     async close() {
-      for (const child of children) killGroup(child);
-      await Promise.all(exits);
+      // A child stays in `children` until its 'close', so each of these still has it to come.
+      const running = [...children];
+      for (const child of running) killGroup(child);
+      await Promise.all(running.map((child) => new Promise((resolve) => child.once('close', resolve))));
       // Wait out the grace period only for groups that still have members.
       await Promise.all([...pendingKills].filter(([pgid]) => groupAlive(pgid)).map(([, done]) => done));
     },

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { quoteForLog } from './logger.js';
 
 /** Logs stderr line by line, bounded: a flood is cut in the log, never buffered. */
@@ -12,8 +13,11 @@ export function drainStderr(stderr: Readable, log: (line: string) => void): void
     logged += line.length + 1;
     log(quoteForLog(line.replace(/\r$/, ''), MAX_LINE).slice(1, -1));
   };
-  stderr.setEncoding('utf8');
-  stderr.on('data', (chunk: string) => {
+  // Created on the first chunk: most scripts never write to stderr.
+  let decoder: StringDecoder | undefined;
+  stderr.on('data', (bytes: Buffer) => {
+    decoder ??= new StringDecoder('utf8');
+    const chunk = decoder.write(bytes);
     if (logged >= MAX_LOGGED) {
       dropped += chunk.length;
       return;
@@ -36,6 +40,7 @@ export function drainStderr(stderr: Readable, log: (line: string) => void): void
   });
   stderr.on('error', () => {});
   stderr.on('end', () => {
+    if (decoder !== undefined && logged < MAX_LOGGED) pending += decoder.end();
     if (pending !== '') emit(pending);
     if (dropped > 0) log(`(stderr truncated: ${dropped} more characters not logged)`);
   });
