@@ -87,10 +87,20 @@ conformance('script output (RFC 3875 §6, SPEC §4)', (ctx) => {
     expect(env.CONTENT_TYPE).toBeUndefined();
   });
 
-  it('stops a local redirect loop after 10 hops with a 502', async () => {
-    const reply = await request(ctx.url('/cgi-bin/redirect-loop.sh'));
-    expectGenericError(reply, 502, ctx.root.root);
-    expect(ctx.server.logger.text()).toMatch(/redirect-loop\.sh: more than 10 local redirects/);
+  it('stops a local redirect loop after 10 hops with a 502, and no listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const reply = await request(ctx.url('/cgi-bin/redirect-loop.sh'));
+      expectGenericError(reply, 502, ctx.root.root);
+      expect(ctx.server.logger.text()).toMatch(/redirect-loop\.sh: more than 10 local redirects/);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
   });
 
   it('applies every path rule to a local redirect target', async () => {

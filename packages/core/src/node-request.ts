@@ -1,8 +1,9 @@
+import { setMaxListeners } from 'node:events';
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { CgiError } from './errors.js';
-import type { CgiGateway } from './gateway.js';
+import { type CgiGateway, MAX_LOCAL_REDIRECTS } from './gateway.js';
 import type { CgiLogger } from './logger.js';
 import { type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
 
@@ -32,6 +33,27 @@ export interface CgiFrameworkView {
 }
 
 const kRedirects = Symbol.for('cgibridge.localRedirects');
+const kClientGone = Symbol('cgibridge.clientGone');
+
+/**
+ * One signal per response, aborted when the client goes away before the response is done.
+ * Shared by the local redirects that re-enter with the same response (one 'close' listener,
+ * not one per hop).
+ */
+function clientGone(res: ServerResponse): AbortSignal {
+  const holder = res as { [kClientGone]?: AbortSignal };
+  let signal = holder[kClientGone];
+  if (signal === undefined) {
+    const controller = new AbortController();
+    // Every hop of a local redirect listens to it while its script finishes.
+    setMaxListeners(MAX_LOCAL_REDIRECTS + 2, controller.signal);
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    signal = holder[kClientGone] = controller.signal;
+  }
+  return signal;
+}
 const BODY_HEADERS = new Set(['content-length', 'content-type', 'transfer-encoding']);
 
 /**
@@ -89,10 +111,6 @@ export function requestFromNode(
     rawHeaders = withBodyLength(req.rawHeaders, raw.length);
   }
 
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
   const socket = req.socket;
   return {
     id: nextRequestId(),
@@ -111,7 +129,7 @@ export function requestFromNode(
     secure: view.secure ?? (socket as Partial<TLSSocket>).encrypted === true,
     host: view.host,
     user: view.user,
-    signal: controller.signal,
+    signal: clientGone(res),
     redirects: (req as { [kRedirects]?: number })[kRedirects] ?? 0,
   };
 }
