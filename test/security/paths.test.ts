@@ -90,6 +90,33 @@ securityGroup('security: paths (traversal, source disclosure)', (ctx) => {
   });
 
   it.each([
+    ['a script moved out of the root and linked back in', 'file'],
+    ['a directory moved out of the root and linked back in', 'dir'],
+  ])('%s after it ran: 404, it never runs again (no cached real path)', async (_name, kind) => {
+    const tag = `${kind}-${ctx.adapter.name.replace(/\W/g, '')}`;
+    const dir = join(ctx.root.root, `moved-${tag}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'm.sh'), '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nMOVED-SCRIPT-RAN\\n"\n', {
+      mode: 0o755,
+    });
+    const url = `/cgi-bin/${basename(dir)}/m.sh`;
+    expect((await ctx.probe(url)).text).toBe('MOVED-SCRIPT-RAN\n');
+    // The same inode, now outside the root, reached through a symlink inside it.
+    if (kind === 'file') {
+      const away = join(ctx.root.outside, `m-${tag}.sh`);
+      renameSync(join(dir, 'm.sh'), away);
+      symlinkSync(away, join(dir, 'm.sh'));
+    } else {
+      const away = join(ctx.root.outside, `moved-${tag}`);
+      renameSync(dir, away);
+      symlinkSync(away, dir);
+    }
+    const reply = await ctx.probe(url);
+    expect(reply.status).toBe(404);
+    expect(reply.text).not.toContain('MOVED-SCRIPT-RAN');
+  });
+
+  it.each([
     ['symlinked file leaving the root', '/cgi-bin/link-out.sh'],
     ['symlinked directory leaving the root', '/cgi-bin/link-dir/evil.sh'],
   ])('%s: 404, the outside script never runs', async (_name, path) => {
