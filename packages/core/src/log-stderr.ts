@@ -29,18 +29,20 @@ export function drainStderr(stderr: Readable, log: (line: string) => void): void
       pending = pending.slice(newline + 1);
       newline = pending.indexOf('\n');
     }
-    if (pending.length > MAX_LINE) {
-      emit(pending);
-      pending = '';
-    }
     if (logged >= MAX_LOGGED) {
       dropped += pending.length;
+      pending = '';
+    } else if (pending.length > MAX_LINE) {
+      emit(pending);
       pending = '';
     }
   });
   stderr.on('error', () => {});
   stderr.on('end', () => {
-    if (decoder !== undefined && logged < MAX_LOGGED) pending += decoder.end();
+    // A character cut off at the very end becomes U+FFFD, logged or counted like any other.
+    const rest = decoder?.end() ?? '';
+    if (logged >= MAX_LOGGED) dropped += rest.length;
+    else pending += rest;
     if (pending !== '') emit(pending);
     if (dropped > 0) log(`(stderr truncated: ${dropped} more characters not logged)`);
   });
