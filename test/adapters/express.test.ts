@@ -1,4 +1,6 @@
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import type { CgiEvent } from '@cgibridge/core';
 import { cgi } from '@cgibridge/express';
 import express5, { type ErrorRequestHandler, type Express } from 'express';
 import express4 from 'express4';
@@ -6,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { useAppServers } from '../support/app-server.js';
 import { json, request } from '../support/http.js';
 import { MemoryLogger } from '../support/servers.js';
+import { eventually } from '../support/suite.js';
 
 type Env = { env: Record<string, string> };
 const servers = useAppServers();
@@ -29,6 +32,22 @@ describe.each([
     const top = json<Env>(await request(`${origin}/report`)).env;
     expect(top.SCRIPT_NAME).toBe('/report');
     expect(top.PATH_INFO).toBeUndefined();
+  });
+
+  it('starts no script for a client that left while an earlier async middleware ran', async () => {
+    const events: CgiEvent[] = [];
+    const app = createApp();
+    app.use((_req, _res, next) => void setTimeout(next, 300));
+    app.use('/cgi-bin', cgi({ root: root.root, logger: false, onEvent: (event) => events.push(event) }));
+    const origin = await serve(app);
+    const socket = connect(Number(new URL(origin).port), '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write('GET /cgi-bin/hello.sh HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await eventually(() => events.some((event) => event.type === 'end'), 5000, 'the end event');
+    expect(events.map((event) => event.type)).toEqual(['end']);
+    expect(events[0]).toMatchObject({ status: 499, errorCode: 'ERR_CGI_CLIENT_GONE' });
   });
 
   it('refuses to run a script with a body a parser already consumed, and says why', async () => {

@@ -216,6 +216,9 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
       throw error;
     };
 
+    if (request.signal.aborted) {
+      failEarly(new CgiError('ERR_CGI_CLIENT_GONE', 499, 'client disconnected before the script started; not run'));
+    }
     // The slot is taken before a chunked body is buffered: buffering is bounded by
     // maxConcurrent x maxRequestBody, never by the number of open connections.
     if (slots >= config.maxConcurrent) {

@@ -47,9 +47,13 @@ function clientGone(res: ServerResponse): AbortSignal {
     const controller = new AbortController();
     // Every hop of a local redirect listens to it while its script finishes.
     setMaxListeners(MAX_LOCAL_REDIRECTS + 2, controller.signal);
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort();
-    });
+    // The client may have left already, while an earlier (async) middleware ran.
+    if (res.closed && !res.writableFinished) controller.abort();
+    else {
+      res.once('close', () => {
+        if (!res.writableFinished) controller.abort();
+      });
+    }
     signal = holder[kClientGone] = controller.signal;
   }
   return signal;
