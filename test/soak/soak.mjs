@@ -139,7 +139,13 @@ function pick(i) {
 }
 
 await httpCall('/cgi-bin/hello.sh'); // warm up before the baseline
-const before = snapshot();
+// The response is complete once the script closes its output, which can be a moment before
+// the server reaps it: take the baseline once that child is gone.
+let before = snapshot();
+for (let i = 0; i < 20 && before.processes > 0; i++) {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  before = snapshot();
+}
 const started = Date.now();
 const outcomes = new Map();
 let next = 0;
