@@ -216,9 +216,6 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
       throw error;
     };
 
-    if (request.signal.aborted) {
-      failEarly(new CgiError('ERR_CGI_CLIENT_GONE', 499, 'client disconnected before the script started; not run'));
-    }
     // The slot is taken before a chunked body is buffered: buffering is bounded by
     // maxConcurrent x maxRequestBody, never by the number of open connections.
     if (slots >= config.maxConcurrent) {
@@ -234,6 +231,11 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
     try {
       const headers = collectHeaders(request.rawHeaders);
       body = await prepareBody(request, headers, config);
+      // Checked here, after the last await before the spawn: from the spawn to the listener
+      // below nothing yields, so a client that leaves later is always seen by the listener.
+      if (request.signal.aborted) {
+        throw new CgiError('ERR_CGI_CLIENT_GONE', 499, 'client disconnected before the script started; not run');
+      }
       const env = createCgiEnv(request, match, config, headers, body);
       child = startChild(match, args, env);
     } catch (error) {
@@ -315,8 +317,7 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
       const onClientGone = () => {
         abort(new CgiError('ERR_CGI_CLIENT_GONE', 499, 'client disconnected; script killed'), 'info');
       };
-      if (request.signal.aborted) queueMicrotask(onClientGone);
-      else request.signal.addEventListener('abort', onClientGone, { once: true });
+      request.signal.addEventListener('abort', onClientGone, { once: true });
 
       // --- stdin ------------------------------------------------------------------
       const source = body?.source ?? null;

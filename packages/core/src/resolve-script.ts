@@ -235,21 +235,26 @@ async function hasExecutableFormat(filename: string, stats: Stats): Promise<bool
   ) {
     return cached.ok;
   }
-  let head = Buffer.alloc(0);
-  try {
-    const file = await open(filename, 'r');
-    try {
-      const { buffer, bytesRead } = await file.read(Buffer.alloc(4), 0, 4, 0);
-      head = buffer.subarray(0, bytesRead);
-    } finally {
-      await file.close();
-    }
-  } catch {
-    // Unreadable: let the spawn report why.
-    return true;
-  }
+  const head = await readHead(filename, 4);
+  // Unreadable: let the spawn report why.
+  if (head === undefined) return true;
   const ok = MAGIC.some((magic) => head.subarray(0, magic.length).equals(magic));
   if (formatCache.size >= 4096) formatCache.clear();
   formatCache.set(filename, { dev: stats.dev, ino: stats.ino, mtimeMs: stats.mtimeMs, size: stats.size, ok });
   return ok;
+}
+
+/** The first `bytes` bytes of a file (fewer if it is shorter), or `undefined` when it cannot be read. */
+export async function readHead(filename: string, bytes: number): Promise<Buffer | undefined> {
+  try {
+    const file = await open(filename, 'r');
+    try {
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(bytes), 0, bytes, 0);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return undefined;
+  }
 }

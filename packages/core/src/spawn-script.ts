@@ -1,9 +1,8 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CgiError } from './errors.js';
 import { quoteForLog } from './logger.js';
-import type { CgiScriptMatch } from './resolve-script.js';
+import { type CgiScriptMatch, readHead } from './resolve-script.js';
 
 /**
  * Starts a script as RFC 3875 §7 and the SPEC ask: no shell, argv `[script]` or
@@ -109,18 +108,8 @@ export async function explainSpawnError(match: CgiScriptMatch, error: NodeJS.Err
 }
 
 async function readShebang(filename: string): Promise<string | undefined> {
-  try {
-    const file = await open(filename, 'r');
-    try {
-      const { buffer, bytesRead } = await file.read(Buffer.alloc(256), 0, 256, 0);
-      const head = buffer.toString('latin1', 0, bytesRead);
-      if (!head.startsWith('#!')) return undefined;
-      const end = head.indexOf('\n');
-      return head.slice(2, end === -1 ? undefined : end);
-    } finally {
-      await file.close();
-    }
-  } catch {
-    return undefined;
-  }
+  const head = (await readHead(filename, 256))?.toString('latin1');
+  if (!head?.startsWith('#!')) return undefined;
+  const end = head.indexOf('\n');
+  return head.slice(2, end === -1 ? undefined : end);
 }
