@@ -67,7 +67,9 @@ export function createChildProcessSpawner(): CgiSpawner {
       }
       const limit = prlimitArgs(options.limits);
       const [command, args] =
-        limit.length === 0 ? [options.command, options.args] : ['prlimit', [...limit, options.command, ...options.args]];
+        limit.length === 0
+          ? [options.command, options.args]
+          : ['prlimit', [...limit, options.command, ...options.args]];
       const child = spawn(command, args, {
         cwd: options.cwd,
         env: options.env,
