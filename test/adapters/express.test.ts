@@ -64,7 +64,7 @@ describe.each([
     expect(reply.status).toBe(500);
     expect(reply.text).not.toContain('name=');
     expect(logger.text()).toMatch(
-      /already read by another middleware \(a body parser\?\); mount the CGI route before it/,
+      /already read by another middleware \(a body parser\?\) and no copy of its exact bytes was kept; mount the CGI route before it/,
     );
   });
 

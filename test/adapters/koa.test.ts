@@ -65,13 +65,36 @@ describe.each([
     const app = new App();
     app.use(async (ctx, next) => {
       for await (const _chunk of ctx.req);
-      (ctx.request as { rawBody?: string }).rawBody = 'name=Jürgen';
+      (ctx.request as { rawBody?: Buffer }).rawBody = Buffer.from('name=Jürgen');
       await next();
     });
     app.use(cgi({ root: root.root, mountPath: '/cgi-bin', logger: false }));
     const origin = await serve(app);
     const reply = await request(`${origin}/cgi-bin/form.pl`, { method: 'POST', body: 'name=x' });
     expect(reply.text).toBe('name=Jürgen\nmethod=POST\n');
+  });
+
+  it('never re-encodes a kept raw body: a string whose UTF-8 length is not Content-Length is refused', async () => {
+    const logger = new MemoryLogger();
+    const app = new App();
+    app.use(async (ctx, next) => {
+      // A parser that decoded latin1 bytes into a string: "J\xfcrgen" re-encoded would be 8 bytes, not 7.
+      const chunks: Buffer[] = [];
+      for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+      (ctx.request as { rawBody?: string }).rawBody = Buffer.concat(chunks).toString('latin1');
+      await next();
+    });
+    app.use(cgi({ root: root.root, mountPath: '/cgi-bin', logger }));
+    const origin = await serve(app);
+    const reply = await request(`${origin}/cgi-bin/form.pl`, {
+      method: 'POST',
+      body: Buffer.from('n=J\xfcrgen', 'latin1'),
+    });
+    expect(reply.status).toBe(500);
+    expect(logger.text()).toMatch(/no copy of its exact bytes was kept/);
+    expect((await request(`${origin}/cgi-bin/form.pl`, { method: 'POST', body: 'name=Grace' })).text).toBe(
+      'name=Grace\nmethod=POST\n',
+    );
   });
 
   it('logs what fails outside the gateway (a throwing user function) and answers 500', async () => {

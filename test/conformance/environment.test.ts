@@ -43,11 +43,14 @@ conformance('environment (RFC 3875 §4.1)', (ctx) => {
       REQUEST_SCHEME: 'http',
       SCRIPT_FILENAME: join(real, 'env.py'),
       DOCUMENT_ROOT: ctx.root.root,
+      // RFC 3875 §4.1.9: no lookup is done, so REMOTE_HOST is the address.
+      REMOTE_HOST: '127.0.0.1',
+      // §4.1.6: PATH_INFO mapped into the document root (by default the script root).
+      PATH_TRANSLATED: `${ctx.root.root}/a b/ü`,
     });
     expect(env.SERVER_SOFTWARE).toMatch(/^cgibridge\//);
     expect(Number(env.REMOTE_PORT)).toBeGreaterThan(0);
     expect(env.HTTPS).toBeUndefined();
-    expect(env.PATH_TRANSLATED).toBeUndefined();
     expect(cwd).toBe(real);
   });
 
@@ -194,7 +197,7 @@ conformance('environment (RFC 3875 §4.1)', (ctx) => {
   });
 
   it('reads Forwarded (RFC 7239) from a trusted proxy: quoted IPv6, ports, obfuscated hops', async () => {
-    const server = await ctx.start({ trustProxy: ['127.0.0.1'] });
+    const server = await ctx.start({ trustProxy: ['127.0.0.1'], forwardedHeaders: 'forwarded' });
     const env = async (forwarded: string) =>
       json<Dump>(await request(`${server.origin}/cgi-bin/env.py`, { headers: { Forwarded: forwarded } })).env;
     expect(await env('for=198.51.100.17;proto=https;host=shop.example')).toMatchObject({
@@ -212,6 +215,29 @@ conformance('environment (RFC 3875 §4.1)', (ctx) => {
     ).env;
     expect(untrusted.REMOTE_ADDR).toBe('127.0.0.1');
     expect(untrusted.HTTPS).toBeUndefined();
+  });
+
+  it('believes only the header family the proxy writes: a client-sent Forwarded passes through X-Forwarded-* proxies', async () => {
+    const server = await ctx.start({ trustProxy: ['127.0.0.1'] });
+    const { env } = json<Dump>(
+      await request(`${server.origin}/cgi-bin/env.py`, {
+        headers: { Forwarded: 'for=6.6.6.6;proto=https;host=evil.example', 'X-Forwarded-For': '203.0.113.5' },
+      }),
+    );
+    expect(env).toMatchObject({
+      REMOTE_ADDR: '203.0.113.5',
+      SERVER_NAME: '127.0.0.1',
+      HTTP_FORWARDED: expect.any(String),
+    });
+    expect(env.HTTPS).toBeUndefined();
+    const rfc = await ctx.start({ trustProxy: ['127.0.0.1'], forwardedHeaders: 'forwarded' });
+    const other = json<Dump>(
+      await request(`${rfc.origin}/cgi-bin/env.py`, {
+        headers: { 'X-Forwarded-For': '6.6.6.6', 'X-Forwarded-Proto': 'https' },
+      }),
+    ).env;
+    expect(other.REMOTE_ADDR).toBe('127.0.0.1');
+    expect(other.HTTPS).toBeUndefined();
   });
 
   it('never takes a non-address X-Forwarded-For hop as REMOTE_ADDR', async () => {
@@ -247,7 +273,7 @@ conformance('environment (RFC 3875 §4.1)', (ctx) => {
     expect(env.PATH_INFO).toBe('/x');
   });
 
-  it('sets PATH_TRANSLATED when a document root is configured', async () => {
+  it('maps PATH_TRANSLATED into a configured document root', async () => {
     const server = await ctx.start({ documentRoot: ctx.root.outside });
     const { env } = json<Dump>(await request(`${server.origin}/cgi-bin/env.py/docs/page.html`));
     expect(env.PATH_TRANSLATED).toBe(`${ctx.root.outside}/docs/page.html`);

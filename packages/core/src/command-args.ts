@@ -17,11 +17,11 @@ export function parseCommandArgs(query: string): string[] {
     try {
       arg = decodeURIComponent(word);
     } catch {
-      throw new CgiError('ERR_CGI_BAD_ARGS', 400, 'malformed percent-encoding in a command argument');
+      throw new CgiError('ERR_CGI_BAD_ARGS', 'malformed percent-encoding in a command argument');
     }
-    if (arg.startsWith('-')) throw new CgiError('ERR_CGI_BAD_ARGS', 400, 'a command argument starts with "-"');
+    if (arg.startsWith('-')) throw new CgiError('ERR_CGI_BAD_ARGS', 'a command argument starts with "-"');
     if (/[^\x20-\x7e]/.test(arg)) {
-      throw new CgiError('ERR_CGI_BAD_ARGS', 400, 'a command argument holds a non-ASCII or control character');
+      throw new CgiError('ERR_CGI_BAD_ARGS', 'a command argument holds a non-ASCII or control character');
     }
     return arg;
   });

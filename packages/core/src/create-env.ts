@@ -1,6 +1,7 @@
-import { isIP } from 'node:net';
+import { isUtf8 } from 'node:buffer';
 import { CgiError } from './errors.js';
 import type { CgiConfig } from './options.js';
+import { type CgiPeer, peerOf, plainAddress } from './peer.js';
 import type { CgiRequest } from './request.js';
 import type { CgiScriptMatch } from './resolve-script.js';
 
@@ -16,98 +17,6 @@ const SAFE_NAME = /^[A-Za-z0-9-]+$/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
-/** Facts about the connection a request came over, after applying `trustProxy`. */
-interface Peer {
-  readonly address: string;
-  readonly secure: boolean;
-  readonly host: string | undefined;
-}
-
-/** `::ffff:127.0.0.1` (a dual-stack socket's view of an IPv4 peer) is `127.0.0.1` to a script. */
-function plainAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
-function lastValue(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const parts = value.split(',');
-  return parts[parts.length - 1]?.trim() || undefined;
-}
-
-/** What a chain of proxies says about the client: hop addresses (left to right), scheme, host. */
-interface ForwardedChain {
-  readonly hops: string[];
-  readonly proto: string | undefined;
-  readonly host: string | undefined;
-}
-
-/** A `Forwarded` node (RFC 7239 §6): quotes, IPv6 brackets and a port removed. */
-function forwardedNode(value: string): string {
-  const unquoted = value.replace(/^"(.*)"$/, '$1');
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(unquoted);
-  if (bracketed) return bracketed[1] as string;
-  return plainAddress(unquoted.replace(/:\d+$/, ''));
-}
-
-/**
- * Reads the proxy chain from `Forwarded` (RFC 7239) when present, else from the
- * `X-Forwarded-For/-Proto/-Host` de-facto headers. Scheme and host come from the last
- * element: the one the trusted proxy in front of us wrote.
- */
-function forwardedChain(headers: Map<string, string>): ForwardedChain | undefined {
-  const forwarded = headers.get('forwarded');
-  if (forwarded !== undefined) {
-    const elements = forwarded.split(',').map((element) => {
-      const pairs = new Map<string, string>();
-      for (const pair of element.split(';')) {
-        const eq = pair.indexOf('=');
-        if (eq > 0) pairs.set(pair.slice(0, eq).trim().toLowerCase(), pair.slice(eq + 1).trim());
-      }
-      return pairs;
-    });
-    const last = elements[elements.length - 1];
-    return {
-      hops: elements.map((pairs) => forwardedNode(pairs.get('for') ?? '')),
-      proto: last
-        ?.get('proto')
-        ?.replace(/^"(.*)"$/, '$1')
-        .toLowerCase(),
-      host: last?.get('host')?.replace(/^"(.*)"$/, '$1') || undefined,
-    };
-  }
-  const forwardedFor = headers.get('x-forwarded-for');
-  const proto = lastValue(headers.get('x-forwarded-proto'))?.toLowerCase();
-  const host = lastValue(headers.get('x-forwarded-host'));
-  if (forwardedFor === undefined && proto === undefined && host === undefined) return undefined;
-  return { hops: (forwardedFor ?? '').split(',').map((hop) => plainAddress(hop.trim())), proto, host };
-}
-
-/**
- * The peer as the script should see it. `Forwarded` / `X-Forwarded-*` count only when
- * the connection comes from a trusted proxy; then the chain is walked from the right,
- * skipping trusted hops, so a client cannot choose its own address. A hop that is not an
- * address (`unknown`, an obfuscated `_id`, garbage) ends the walk.
- */
-function peerOf(request: CgiRequest, headers: Map<string, string>, config: CgiConfig): Peer {
-  const address = plainAddress(request.remoteAddress);
-  const direct = { address, secure: request.secure, host: request.host ?? headers.get('host') };
-  if (!config.trustProxy(address)) return direct;
-  const chain = forwardedChain(headers);
-  if (chain === undefined) return direct;
-  let client = address;
-  for (let i = chain.hops.length - 1; i >= 0; i--) {
-    const hop = chain.hops[i] as string;
-    if (isIP(hop) === 0) break;
-    client = hop;
-    if (!config.trustProxy(hop)) break;
-  }
-  return {
-    address: client,
-    secure: chain.proto === undefined ? request.secure : chain.proto === 'https',
-    host: chain.host ?? direct.host,
-  };
-}
-
 /**
  * Collects request headers by lower-case name: repeated fields joined with `, `
  * (`Cookie` with `; `, RFC 9110 §5.3 and RFC 6265 §5.4).
@@ -120,12 +29,69 @@ export function collectHeaders(rawHeaders: readonly string[]): Map<string, strin
     const name = (rawHeaders[i] as string).toLowerCase();
     const value = rawHeaders[i + 1] as string;
     if (BAD_VALUE.test(value)) {
-      throw new CgiError('ERR_CGI_BAD_REQUEST', 400, `control character in request header ${JSON.stringify(name)}`);
+      throw new CgiError('ERR_CGI_BAD_REQUEST', `control character in request header ${JSON.stringify(name)}`);
     }
     const previous = headers.get(name);
     headers.set(name, previous === undefined ? value : `${previous}${name === 'cookie' ? '; ' : ', '}${value}`);
   }
   return headers;
+}
+
+/**
+ * Header values arrive as latin1 strings, one character per byte. The script must get the
+ * bytes the client sent: valid UTF-8 passes through byte for byte (the environment is
+ * encoded as UTF-8); other non-ASCII bytes are refused rather than silently re-encoded.
+ */
+function headerBytes(name: string, value: string): string {
+  if (!/[^\x00-\x7f]/.test(value)) return value;
+  const bytes = Buffer.from(value, 'latin1');
+  if (!isUtf8(bytes)) throw new CgiError('ERR_CGI_BAD_REQUEST', `request header ${JSON.stringify(name)} is not UTF-8`);
+  return bytes.toString('utf8');
+}
+
+/** Request headers as `HTTP_*` variables, minus those that must never become one. */
+function addHeaderVariables(env: Record<string, string>, headers: Map<string, string>, config: CgiConfig): void {
+  // Headers listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+  const nominated = new Set(
+    (headers.get('connection') ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((name) => name.trim()),
+  );
+  for (const [name, value] of headers) {
+    if (
+      !SAFE_NAME.test(name) ||
+      HOP_BY_HOP.has(name) ||
+      nominated.has(name) ||
+      // httpoxy (CVE-2016-5385): HTTP_PROXY would be read as the outbound proxy.
+      name === 'proxy' ||
+      name.startsWith('proxy-') ||
+      name === 'content-type' ||
+      name === 'content-length' ||
+      (name === 'authorization' && !config.passAuthorization)
+    ) {
+      continue;
+    }
+    env[`HTTP_${name.toUpperCase().replaceAll('-', '_')}`] = headerBytes(name, value);
+  }
+}
+
+/** The authority of an absolute-form request-target (RFC 9112 §3.2.2), which replaces `Host`. */
+function absoluteAuthority(target: string): string | undefined {
+  return /^https?:\/\/([^/?#]*)/i.exec(target)?.[1];
+}
+
+/** `SERVER_NAME` and `SERVER_PORT`: pinned by the operator, else from the (validated, allowed) host. */
+function serverIdentity(request: CgiRequest, peer: CgiPeer, config: CgiConfig): { name: string; port: string } {
+  let name = plainAddress(request.localAddress);
+  if (peer.host !== undefined) {
+    if (!HOST.test(peer.host)) throw new CgiError('ERR_CGI_BAD_REQUEST', 'invalid Host header');
+    name = peer.host.replace(/:\d+$/, '').toLowerCase();
+  }
+  if (config.allowedHosts !== undefined && (peer.host === undefined || !config.allowedHosts.has(name))) {
+    throw new CgiError('ERR_CGI_HOST_NOT_ALLOWED', `host ${JSON.stringify(peer.host ?? '')} is not in allowedHosts`);
+  }
+  return { name: config.serverName ?? name, port: String(config.serverPort ?? request.localPort) };
 }
 
 /**
@@ -150,42 +116,18 @@ export function createCgiEnv(
   // transitions away from, which made this function cost about 20 µs instead of 1.
   const env: Record<string, string> = Object.assign({}, config.baseEnv);
 
-  // Headers listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
-  const nominated = new Set(
-    (headers.get('connection') ?? '')
-      .toLowerCase()
-      .split(',')
-      .map((name) => name.trim()),
-  );
-  for (const [name, value] of headers) {
-    if (
-      !SAFE_NAME.test(name) ||
-      HOP_BY_HOP.has(name) ||
-      nominated.has(name) ||
-      // httpoxy (CVE-2016-5385): HTTP_PROXY would be read as the outbound proxy.
-      name === 'proxy' ||
-      name.startsWith('proxy-') ||
-      name === 'content-type' ||
-      name === 'content-length' ||
-      (name === 'authorization' && !config.passAuthorization)
-    ) {
-      continue;
-    }
-    env[`HTTP_${name.toUpperCase().replaceAll('-', '_')}`] = value;
-  }
-
+  // RFC 9112 §3.2.2: a server must ignore Host when the target names the authority itself.
+  const authority = absoluteAuthority(request.target);
+  if (authority !== undefined) headers.set('host', authority);
+  addHeaderVariables(env, headers, config);
   const peer = peerOf(request, headers, config);
-  let serverName = plainAddress(request.localAddress);
-  if (peer.host !== undefined) {
-    if (!HOST.test(peer.host)) throw new CgiError('ERR_CGI_BAD_REQUEST', 400, 'invalid Host header');
-    serverName = peer.host.replace(/:\d+$/, '').toLowerCase();
-  }
+  const server = serverIdentity(request, peer, config);
 
   env.GATEWAY_INTERFACE = 'CGI/1.1';
   env.SERVER_SOFTWARE = SERVER_SOFTWARE;
   env.SERVER_PROTOCOL = `HTTP/${request.httpVersion}`;
-  env.SERVER_NAME = serverName;
-  env.SERVER_PORT = String(request.localPort);
+  env.SERVER_NAME = server.name;
+  env.SERVER_PORT = server.port;
   env.SERVER_ADDR = plainAddress(request.localAddress);
   env.REQUEST_METHOD = request.method;
   env.REQUEST_URI = request.target;
@@ -194,17 +136,20 @@ export function createCgiEnv(
   env.QUERY_STRING = request.query;
   env.SCRIPT_NAME = match.scriptName;
   env.SCRIPT_FILENAME = match.filename;
-  if (config.documentRoot !== undefined) env.DOCUMENT_ROOT = config.documentRoot;
+  env.DOCUMENT_ROOT = config.docRoot;
   if (match.pathInfo !== '') {
     env.PATH_INFO = match.pathInfo;
-    if (config.translateRoot !== undefined) env.PATH_TRANSLATED = config.translateRoot + match.pathInfo;
+    // RFC 3875 §4.1.6: PATH_INFO mapped into the document root (its segments never hold "..").
+    env.PATH_TRANSLATED = config.docRoot + match.pathInfo;
   }
   env.REMOTE_ADDR = peer.address;
+  // RFC 3875 §4.1.9: with no name lookup done, REMOTE_HOST is the address.
+  env.REMOTE_HOST = peer.address;
   env.REMOTE_PORT = String(request.remotePort);
   if (body !== null) {
     if (body.length !== null) env.CONTENT_LENGTH = String(body.length);
     const contentType = headers.get('content-type');
-    if (contentType !== undefined) env.CONTENT_TYPE = contentType;
+    if (contentType !== undefined) env.CONTENT_TYPE = headerBytes('content-type', contentType);
   }
   if (request.user !== undefined) {
     env.REMOTE_USER = request.user.name;

@@ -18,7 +18,7 @@ export interface CgiFrameworkOptions<Req> extends Omit<CgiOptions, 'trustProxy'>
 
 /**
  * Validates adapter options and creates the gateway behind an adapter.
- * @throws TypeError naming a wrong option.
+ * @throws CgiOptionError (a TypeError) naming a wrong option.
  */
 export function createFrameworkGateway<Req>(options: CgiFrameworkOptions<Req>): {
   gateway: CgiGateway;
@@ -33,16 +33,6 @@ export function createFrameworkGateway<Req>(options: CgiFrameworkOptions<Req>): 
   const trustApp = trustProxy === 'app';
   const gateway = createCgiGateway(trustApp || trustProxy === undefined ? rest : { ...rest, trustProxy });
   return { gateway, user, trustApp };
-}
-
-/**
- * The top-most application of a (possibly mounted) Express-style app: a local redirect is a
- * site-absolute path and must be routed from the top.
- */
-export function topApp<App extends { parent?: unknown }>(app: App): App {
-  let current = app;
-  while (current.parent !== undefined && current.parent !== null) current = current.parent as App;
-  return current;
 }
 
 /** The literal start of a route pattern, the gateway's mount there: `/report` for `/report{/*rest}`, `/r/:id`, `/r*`. */

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CgiError } from './errors.js';
+import { type CgiHost, dispatchCgi } from './dispatch.js';
 import { type CgiGateway, createCgiGateway } from './gateway.js';
-import { prepareReentry, requestFromNode } from './node-request.js';
+import { prepareReentry, requestFromNode, sendContinue } from './node-request.js';
 import type { CgiOptions } from './options.js';
-import { notFound, sendCgiError, sendCgiResult } from './send-result.js';
+import { sendCgiError, sendCgiResult } from './send-result.js';
 
 /** Connect-style `next`: called with nothing to fall through, or with an error. */
 export type CgiNext = (error?: unknown) => void;
@@ -13,6 +13,36 @@ export interface CgiHandler {
   (req: IncomingMessage, res: ServerResponse, next?: CgiNext): void;
   /** The engine behind the handler (running count, `close()` for shutdown). */
   readonly gateway: CgiGateway;
+}
+
+interface NodeContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly next: CgiNext | undefined;
+}
+
+/** The plain `node:http` host: no framework, a local redirect runs through this handler again. */
+function nodeHost(gateway: CgiGateway): CgiHost<NodeContext> {
+  const host: CgiHost<NodeContext> = {
+    request: ({ req, res }) => {
+      const url = req.url ?? '/';
+      return requestFromNode(gateway, req, res, { basePath: '', url, originalUrl: url });
+    },
+    fallThrough: ({ req, res, next }) => {
+      if (next === undefined) return false;
+      sendContinue(req, res);
+      next();
+      return undefined;
+    },
+    reenter: (ctx, location, chain) => {
+      prepareReentry(ctx.req, location, chain);
+      return dispatchCgi(gateway, host, ctx);
+    },
+    send: ({ res }, result) => sendCgiResult(result, res),
+    fail: ({ res }, error) => sendCgiError(error, res),
+    abort: ({ res }) => res.destroy(),
+  };
+  return host;
 }
 
 /**
@@ -31,45 +61,14 @@ export interface CgiHandler {
  * const cgi = createCgiHandler({ root: './cgi-bin', mountPath: '/cgi-bin', interpreters: { '.py': 'python3' } });
  * createServer(cgi).listen(8080);
  * ```
- * @throws TypeError at creation, naming a wrong option.
+ * @throws CgiOptionError (a TypeError) at creation, naming a wrong option.
  */
 export function createCgiHandler(options: CgiOptions): CgiHandler {
   const gateway = createCgiGateway(options);
-  const { logger } = gateway.config;
-
-  async function handle(req: IncomingMessage, res: ServerResponse, next: CgiNext | undefined): Promise<void> {
-    let request: ReturnType<typeof requestFromNode> = null;
-    try {
-      const url = req.url ?? '/';
-      request = requestFromNode(gateway, req, res, { basePath: '', url, originalUrl: url });
-      if (request === null) {
-        if (next) next();
-        else sendCgiError(notFound(), res);
-        return;
-      }
-      const result = await gateway.run(request);
-      if (result === null) {
-        if (next) next();
-        else {
-          gateway.report(request, 404);
-          sendCgiError(notFound(), res);
-        }
-        return;
-      }
-      if (result.kind === 'local-redirect') {
-        prepareReentry(req, result.location);
-        await handle(req, res, next);
-        return;
-      }
-      sendCgiResult(result, res);
-    } catch (error) {
-      if (!(error instanceof CgiError)) logger.error(`internal error: ${(error as Error)?.stack ?? String(error)}`);
-      sendCgiError(error instanceof CgiError ? error : new CgiError('ERR_CGI_SPAWN', 500, 'internal error'), res);
-    }
-  }
+  const host = nodeHost(gateway);
 
   function cgiHandler(req: IncomingMessage, res: ServerResponse, next?: CgiNext): void {
-    void handle(req, res, next);
+    void dispatchCgi(gateway, host, { req, res, next });
   }
 
   return Object.assign(cgiHandler, { gateway });

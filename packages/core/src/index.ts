@@ -3,36 +3,36 @@
  * Everything not exported here is internal.
  * @packageDocumentation
  */
+export { createChildProcessSpawner } from './child-process-spawner.js';
 export { parseCommandArgs } from './command-args.js';
 export { collectHeaders, createCgiEnv, SERVER_SOFTWARE } from './create-env.js';
 export { listInheritedDescriptors } from './descriptors.js';
-export { CgiError, type CgiErrorCode } from './errors.js';
-export { type CgiFrameworkOptions, createFrameworkGateway, routeLiteralPrefix, topApp } from './framework.js';
-export {
-  type CgiDocumentResult,
-  type CgiGateway,
-  type CgiLocalRedirectResult,
-  type CgiResult,
-  createCgiGateway,
-  MAX_LOCAL_REDIRECTS,
-} from './gateway.js';
+export { type CgiHost, dispatchCgi, publicError } from './dispatch.js';
+export { CGI_ERRORS, CgiError, type CgiErrorCode } from './errors.js';
+export type { CgiEndEvent, CgiEvent, CgiHeadersEvent, CgiSpawnEvent } from './events.js';
+export { type CgiFrameworkOptions, createFrameworkGateway, routeLiteralPrefix } from './framework.js';
+export { type CgiGateway, createCgiGateway } from './gateway.js';
 export { type CgiHandler, type CgiNext, createCgiHandler } from './handler.js';
 export { type CgiLogger, consoleLogger } from './logger.js';
 export {
+  acceptExpectContinue,
   type CgiFrameworkView,
   prepareReentry,
-  publicError,
   requestFromNode,
+  sendContinue,
   stripMount,
 } from './node-request.js';
-export type {
-  CgiChunkedMode,
-  CgiConfig,
-  CgiEndEvent,
-  CgiEvent,
-  CgiHeadersEvent,
-  CgiOptions,
-  CgiSpawnEvent,
+export { CgiOptionError } from './option-checks.js';
+export {
+  CGI_OPTIONS,
+  type CgiChunkedMode,
+  type CgiConfig,
+  type CgiForwardedHeaders,
+  type CgiOptions,
+  type CgiSpawnerMode,
+  CHUNKED_MODES,
+  FORWARDED_HEADERS,
+  SPAWNER_MODES,
 } from './options.js';
 export {
   type CgiDocumentHead,
@@ -41,6 +41,17 @@ export {
   type CgiResponseHead,
   parseCgiHeaders,
 } from './parse-headers.js';
-export { type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
+export type { CgiSlot } from './process-pool.js';
+export { type CgiRedirectChain, type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
 export { type CgiScriptMatch, resolveScript, splitCgiPath } from './resolve-script.js';
+export type { CgiDocumentResult, CgiLocalRedirectResult, CgiResult } from './results.js';
+export { type CgiRunPhase, MAX_LOCAL_REDIRECTS } from './script-run.js';
 export { errorBody, groupHeaders, sendCgiError, sendCgiResult } from './send-result.js';
+export type {
+  CgiCredentials,
+  CgiExit,
+  CgiProcess,
+  CgiResourceLimits,
+  CgiSpawner,
+  CgiSpawnOptions,
+} from './spawner.js';

@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
-import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { CgiError } from './errors.js';
-import { type CgiGateway, MAX_LOCAL_REDIRECTS } from './gateway.js';
-import type { CgiLogger } from './logger.js';
-import { type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
+import type { CgiGateway } from './gateway.js';
+import { type CgiRedirectChain, type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
+import { MAX_LOCAL_REDIRECTS } from './script-run.js';
 
 /** How a framework sees a request: what an adapter hands to {@link requestFromNode}. */
 export interface CgiFrameworkView {
@@ -32,7 +32,8 @@ export interface CgiFrameworkView {
   readonly rawBody?: Buffer | string | undefined;
 }
 
-const kRedirects = Symbol.for('cgibridge.localRedirects');
+const kChain = Symbol.for('cgibridge.redirectChain');
+const kExpectsContinue = Symbol.for('cgibridge.expectsContinue');
 const kClientGone = Symbol('cgibridge.clientGone');
 
 /**
@@ -71,7 +72,8 @@ export function stripMount(path: string, mountPath: string): string | null {
   return null;
 }
 
-function declaresBody(req: IncomingMessage): boolean {
+/** Whether the request carries a body (of any length but zero). */
+export function declaresBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
@@ -95,26 +97,7 @@ export function requestFromNode(
   const below = stripMount(path, own);
   if (below === null) return null;
 
-  let body: Readable | null = req;
-  let rawHeaders = req.rawHeaders;
-  const consumed = (req as { _body?: unknown })._body === true || req.readableEnded || req.readableDidRead;
-  if (consumed && declaresBody(req)) {
-    if (view.rawBody === undefined) {
-      const error = new CgiError(
-        'ERR_CGI_BODY_CONSUMED',
-        500,
-        'the request body was already read by another middleware (a body parser?); mount the CGI route before it, or keep the raw body',
-      );
-      gateway.config.logger.error(`${req.method} ${JSON.stringify(view.originalUrl)}: ${error.message}`);
-      throw error;
-    }
-    const raw = Buffer.from(view.rawBody);
-    body = Readable.from([raw]);
-    // CONTENT_LENGTH must describe the bytes the script will read: a parser may have kept a
-    // decoded or re-encoded body, or received it chunked.
-    rawHeaders = withBodyLength(req.rawHeaders, raw.length);
-  }
-
+  const { body, rawHeaders } = bodyOf(gateway, req, view);
   const socket = req.socket;
   return {
     id: nextRequestId(),
@@ -134,8 +117,82 @@ export function requestFromNode(
     host: view.host,
     user: view.user,
     signal: clientGone(res),
-    redirects: (req as { [kRedirects]?: number })[kRedirects] ?? 0,
+    chain: (req as { [kChain]?: CgiRedirectChain })[kChain],
+    sendContinue: (req as { [kExpectsContinue]?: boolean })[kExpectsContinue]
+      ? () => sendContinue(req, res)
+      : undefined,
   };
+}
+
+/**
+ * The bytes a body parser kept. A string is only used when it is exactly the body that came:
+ * its UTF-8 length equals `Content-Length` (a parser that decoded or re-encoded the body
+ * would otherwise hand the script other bytes than the client sent).
+ */
+function rawBodyOf(req: IncomingMessage, rawBody: Buffer | string | undefined): Buffer | undefined {
+  if (rawBody === undefined || Buffer.isBuffer(rawBody)) return rawBody;
+  const raw = Buffer.from(rawBody, 'utf8');
+  const declared = req.headers['content-length'];
+  return declared !== undefined && Number(declared) === raw.length ? raw : undefined;
+}
+
+/** Sends `100 Continue` once, if the client is still waiting for it. */
+export function sendContinue(req: IncomingMessage, res: ServerResponse): void {
+  const holder = req as { [kExpectsContinue]?: boolean };
+  if (!holder[kExpectsContinue]) return;
+  holder[kExpectsContinue] = false;
+  if (!res.headersSent && !res.destroyed) res.writeContinue();
+}
+
+/**
+ * Makes a server decide on `Expect: 100-continue` itself instead of Node answering
+ * `100 Continue` before any handler runs: a refused upload (413, 503, 404...) is then refused
+ * before the client sends it. The gateway sends `100 Continue` only once it reads the body,
+ * and before falling through to the next handler. Requests outside `paths` (URL prefixes)
+ * get `100 Continue` at once, as without this helper.
+ *
+ * @example
+ * ```ts
+ * const server = app.listen(8080);
+ * acceptExpectContinue(server, { paths: ['/cgi-bin'] });
+ * ```
+ */
+export function acceptExpectContinue(server: Server, { paths }: { paths?: readonly string[] } = {}): Server {
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const path = splitTarget(req.url ?? '/').path;
+    const ours = paths === undefined || paths.some((prefix) => stripMount(path, prefix.replace(/\/+$/, '')) !== null);
+    if (ours) (req as { [kExpectsContinue]?: boolean })[kExpectsContinue] = true;
+    else res.writeContinue();
+    server.emit('request', req, res);
+  });
+  return server;
+}
+
+/**
+ * The body stream and raw headers to use. When another middleware already read the body, its
+ * raw copy stands in, and CONTENT_LENGTH describes those bytes (a parser may have received
+ * the body chunked).
+ *
+ * @throws CgiError `ERR_CGI_BODY_CONSUMED` (500) when there is no usable raw copy: the script
+ *   must never run with a silently empty or altered stdin.
+ */
+function bodyOf(
+  gateway: CgiGateway,
+  req: IncomingMessage,
+  view: CgiFrameworkView,
+): { body: Readable; rawHeaders: readonly string[] } {
+  const consumed = (req as { _body?: unknown })._body === true || req.readableEnded || req.readableDidRead;
+  if (!consumed || !declaresBody(req)) return { body: req, rawHeaders: req.rawHeaders };
+  const raw = rawBodyOf(req, view.rawBody);
+  if (raw === undefined) {
+    const error = new CgiError(
+      'ERR_CGI_BODY_CONSUMED',
+      'the request body was already read by another middleware (a body parser?) and no copy of its exact bytes was kept; mount the CGI route before it, or keep the raw body as a Buffer',
+    );
+    gateway.config.logger.error(`${req.method} ${JSON.stringify(view.originalUrl)}: ${error.message}`);
+    throw error;
+  }
+  return { body: Readable.from([raw]), rawHeaders: withBodyLength(req.rawHeaders, raw.length) };
 }
 
 function withBodyLength(rawHeaders: readonly string[], length: number): string[] {
@@ -153,11 +210,11 @@ function withBodyLength(rawHeaders: readonly string[], length: number): string[]
  * Turns a request into the fresh GET a local redirect (RFC 3875 §6.2.2) asks for, so
  * the host can run it through the whole app again: method, URL and original URL set
  * to the location, body headers dropped (the body went to the first script), and the
- * hop counted so the redirect limit holds across scripts and modern routes.
+ * chain kept, so the hops share one slot and the redirect limit holds across scripts and
+ * modern routes.
  */
-export function prepareReentry(req: IncomingMessage, location: string): void {
-  const hops = ((req as { [kRedirects]?: number })[kRedirects] ?? 0) + 1;
-  Object.assign(req, { [kRedirects]: hops });
+export function prepareReentry(req: IncomingMessage, location: string, chain: CgiRedirectChain): void {
+  Object.assign(req, { [kChain]: chain, [kExpectsContinue]: false });
   req.method = 'GET';
   req.url = location;
   (req as { originalUrl?: string }).originalUrl = location;
@@ -170,23 +227,4 @@ export function prepareReentry(req: IncomingMessage, location: string): void {
   for (const name of BODY_HEADERS) delete req.headers[name];
   // What a body parser made of the first request's body is not part of the redirect.
   delete (req as { body?: unknown }).body;
-}
-
-/**
- * The form of an error to hand to a framework's error handling (`next(err)`, Koa's
- * `ctx.onerror`): same `code`, `status`, `expose` and `headers`, but for 5xx a generic
- * message, and no stack frames, which Express's default handler prints outside production.
- * The detailed message of a CgiError was already logged by the gateway; anything else is
- * logged here, with its stack, when a logger is given.
- */
-export function publicError(error: unknown, logger?: CgiLogger): CgiError {
-  if (!(error instanceof CgiError)) {
-    // Not a gateway failure (a throwing `user` or `env` function, a bug): nobody logged it yet.
-    logger?.error(`internal error: ${(error as Error)?.stack ?? String(error)}`);
-  }
-  const source = error instanceof CgiError ? error : new CgiError('ERR_CGI_SPAWN', 500, 'internal error');
-  const message = source.expose ? source.message : (STATUS_CODES[source.status] ?? 'Error');
-  const copy = new CgiError(source.code, source.status, message, { headers: { ...source.headers } });
-  copy.stack = `CgiError: ${message}`;
-  return copy;
 }

@@ -1,227 +1,317 @@
-import { realpathSync, statSync } from 'node:fs';
-import { BlockList, isIP } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname } from 'node:path';
+import type { CgiEvent } from './events.js';
 import { type CgiLogger, consoleLogger, silentLogger } from './logger.js';
+import {
+  amount,
+  bool,
+  CgiOptionError,
+  credentialsOf,
+  existing,
+  isPlainObject,
+  oneOf,
+  stringList,
+  trustProxyOf,
+} from './option-checks.js';
 import type { CgiRequest } from './request.js';
-
-/** What a request ended with, reported once per request through {@link CgiOptions.onEvent}. */
-export interface CgiEndEvent {
-  readonly type: 'end';
-  readonly id: string;
-  readonly method: string;
-  /** The original request-target. */
-  readonly target: string;
-  /** `SCRIPT_NAME` of the script that ran, if one did. */
-  readonly scriptName?: string | undefined;
-  /**
-   * The status sent to the client; when the response was cut short after it started,
-   * `errorCode` says why. 0 when this script sent no response of its own: a local
-   * redirect (see `localRedirect`) or a connection gone before any answer.
-   */
-  readonly status: number;
-  /** Where the script's local redirect (RFC 3875 §6.2.2) sent the request, if it did. */
-  readonly localRedirect?: string | undefined;
-  /** Milliseconds from the start of the request until both response and script finished. */
-  readonly durationMs: number;
-  /** Exit code of the script, or `null` when it was killed by a signal or never ran. */
-  readonly exitCode: number | null;
-  /** Signal that ended the script, if any. */
-  readonly signal: NodeJS.Signals | null;
-  /** Request body bytes written to the script's stdin. */
-  readonly bytesIn: number;
-  /** Response body bytes sent to the client. */
-  readonly bytesOut: number;
-  /** Error code when the request failed (`ERR_CGI_TIMEOUT`, ...). */
-  readonly errorCode?: string | undefined;
-}
-
-/** A script was started. */
-export interface CgiSpawnEvent {
-  readonly type: 'spawn';
-  readonly id: string;
-  readonly scriptName: string;
-  readonly pid: number;
-}
-
-/** The script printed a valid header block. */
-export interface CgiHeadersEvent {
-  readonly type: 'headers';
-  readonly id: string;
-  readonly scriptName: string;
-  readonly status: number;
-}
-
-/** Per-request observations, in order: `spawn`, `headers`, `end`. */
-export type CgiEvent = CgiSpawnEvent | CgiHeadersEvent | CgiEndEvent;
+import type { CgiResourceLimits } from './spawner.js';
 
 /** How to handle a request body sent with `Transfer-Encoding: chunked` (no length known in advance). */
-export type CgiChunkedMode = 'buffer' | 'stream' | 'reject';
+export const CHUNKED_MODES = ['buffer', 'stream', 'reject'] as const;
+/** {@link CHUNKED_MODES} as a type. */
+export type CgiChunkedMode = (typeof CHUNKED_MODES)[number];
+/** Which proxy header family a trusted proxy writes (the other is never believed). */
+export const FORWARDED_HEADERS = ['x-forwarded', 'forwarded'] as const;
+/** {@link FORWARDED_HEADERS} as a type. */
+export type CgiForwardedHeaders = (typeof FORWARDED_HEADERS)[number];
+/** Which spawner starts scripts: `auto` takes the native one when it loads, else `child_process`. */
+export const SPAWNER_MODES = ['auto', 'native', 'child_process'] as const;
+/** {@link SPAWNER_MODES} as a type. */
+export type CgiSpawnerMode = (typeof SPAWNER_MODES)[number];
 
-/** Options of {@link createCgiHandler} and {@link createCgiGateway}. Exactly one of `root` and `script` is required. */
-export interface CgiOptions {
+/** One option: its summary (README, CLI help), documented default, and how a value is checked and defaulted. */
+interface OptionSpec<In, Out> {
+  readonly summary: string;
+  readonly default: string;
+  readonly resolve: (value: In | undefined) => Out;
+}
+const option = <In, Out>(spec: OptionSpec<In, Out>): OptionSpec<In, Out> => spec;
+
+const MiB = 1024 * 1024;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Every option of the gateway, defined once: {@link CgiOptions} (the input) and
+ * {@link CgiConfig} (validated, defaulted) are derived from this table, the CLI maps its
+ * flags from it, and the README's option table is checked against it by a test.
+ */
+export const CGI_OPTIONS = {
   /** Directory of scripts; the first URL segment that names a file under it is the script (RFC 3875 §3.3). */
-  root?: string;
+  root: option<string, { path: string; real: string } | undefined>({
+    summary: 'directory of scripts; the first URL segment naming a file under it is the script',
+    default: '—',
+    resolve: (value) => (value === undefined ? undefined : existing('root', value, 'directory')),
+  }),
   /** One script that receives every URL below the mount; the rest of the path is `PATH_INFO` (front controller). */
-  script?: string;
+  script: option<string, { path: string; real: string } | undefined>({
+    summary: 'one script receiving every URL below the mount (front controller); exactly one of `root`/`script`',
+    default: '—',
+    resolve: (value) => (value === undefined ? undefined : existing('script', value, 'file')),
+  }),
   /** URL prefix the gateway answers under, matched on whole segments. Default `''` (the whole site). */
-  mountPath?: string;
+  mountPath: option<string, string>({
+    summary: 'URL prefix, matched on whole segments (`/cgi-bin` never matches `/cgi-binX`)',
+    default: "`''`",
+    resolve: mountPathOf,
+  }),
   /**
    * Interpreter per file extension, as a command name or `[command, ...args]`; the script path is
    * appended. Without a mapping a file runs directly (its shebang line). Default `{}`.
    * @example `{ '.py': 'python3', '.pl': ['perl', '-T'] }`
    */
-  interpreters?: Record<string, string | readonly string[]>;
+  interpreters: option<Record<string, string | readonly string[]>, ReadonlyMap<string, readonly string[]>>({
+    summary: "extension → command (`'python3'` or `['perl', '-T']`); otherwise the file runs by its shebang",
+    default: '`{}`',
+    resolve: interpretersOf,
+  }),
   /** Script names to run for a directory URL (`/cgi-bin/app/`). Default `[]`: directories are never served. */
-  index?: readonly string[];
+  index: option<readonly string[], readonly string[]>({
+    summary: 'scripts to run for a directory URL; directories are never listed',
+    default: '`[]`',
+    resolve: (value) =>
+      value === undefined
+        ? []
+        : stringList(
+            'index',
+            value,
+            (n) => n !== '' && !/[/\\\0]/.test(n) && !n.startsWith('.'),
+            'a list of file names',
+          ),
+  }),
   /** Extra environment for every script, or a function of the request returning it. Undefined values unset. */
-  env?: Record<string, string> | ((request: CgiRequest) => Record<string, string | undefined>);
+  env: option<
+    Record<string, string> | ((request: CgiRequest) => Record<string, string | undefined>),
+    Record<string, string> | ((request: CgiRequest) => Record<string, string | undefined>) | undefined
+  >({
+    summary: 'extra variables, an object or `(request) => object` (`undefined` unsets)',
+    default: '—',
+    resolve: envOf,
+  }),
   /**
    * Names of the server's own environment variables passed on to scripts (as Go's `net/http/cgi`).
-   * `PATH` is always passed unless `env` sets it. Default: `LANG`, `LC_ALL`, `LC_CTYPE`, `TZ`, `TMPDIR`
-   * (and `SYSTEMROOT`, `COMSPEC`, `PATHEXT`, `WINDIR` on Windows).
+   * `PATH` is always passed unless `env` sets it. Default: `LANG`, `LC_ALL`, `LC_CTYPE`, `TZ`, `TMPDIR`.
    */
-  inheritEnv?: readonly string[];
+  inheritEnv: option<readonly string[], readonly string[]>({
+    summary: 'server variables passed on; `PATH` always is',
+    default: '`LANG LC_ALL LC_CTYPE TZ TMPDIR`',
+    resolve: (value) =>
+      value === undefined
+        ? ['LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR']
+        : stringList('inheritEnv', value, (n) => NAME.test(n), 'a list of variable names'),
+  }),
   /** Pass the `Authorization` header as `HTTP_AUTHORIZATION` (Apache's `CGIPassAuth`). Default `false`. */
-  passAuthorization?: boolean;
+  passAuthorization: option<boolean, boolean>({
+    summary: "pass `Authorization` as `HTTP_AUTHORIZATION` (Apache's CGIPassAuth)",
+    default: '`false`',
+    resolve: (value) => bool('passAuthorization', value, false),
+  }),
   /**
-   * Which peers are trusted proxies whose `Forwarded` (RFC 7239), or else `X-Forwarded-For`/`-Proto`/`-Host`, are believed for
-   * `REMOTE_ADDR`, `HTTPS` and `SERVER_NAME`: `true` (any peer), a list of addresses and CIDR
-   * ranges, or a predicate. Default `false`: forwarded headers only become `HTTP_X_FORWARDED_*`.
+   * Which peers are trusted proxies whose forwarded headers (see `forwardedHeaders`) are believed for
+   * `REMOTE_ADDR`, `HTTPS` and `SERVER_NAME`: `true` (any peer), a list of addresses and CIDR ranges, or
+   * a predicate. Default `false`: forwarded headers only become `HTTP_X_FORWARDED_*` / `HTTP_FORWARDED`.
    */
-  trustProxy?: boolean | readonly string[] | ((address: string) => boolean);
+  trustProxy: option<boolean | readonly string[] | ((address: string) => boolean), (address: string) => boolean>({
+    summary: '`true`, addresses/CIDR list or predicate: the proxies whose `forwardedHeaders` to believe',
+    default: '`false`',
+    resolve: trustProxyOf,
+  }),
+  /**
+   * The header family the trusted proxy writes: `'x-forwarded'` (`X-Forwarded-For/-Proto/-Host`, nginx's
+   * and most proxies' default) or `'forwarded'` (RFC 7239). Only that family is believed; the other
+   * passes through from the client untouched and is never read. Default `'x-forwarded'`.
+   */
+  forwardedHeaders: option<CgiForwardedHeaders, CgiForwardedHeaders>({
+    summary: "which header family the trusted proxy writes: `'x-forwarded'` or `'forwarded'` (RFC 7239)",
+    default: "`'x-forwarded'`",
+    resolve: (value) => oneOf('forwardedHeaders', value, FORWARDED_HEADERS, 'x-forwarded'),
+  }),
+  /**
+   * Pins `SERVER_NAME` (Apache's `UseCanonicalName On`): scripts that build links from it never see a
+   * client-chosen host. Default: from the `Host` header.
+   */
+  serverName: option<string, string | undefined>({
+    summary: "pins `SERVER_NAME` instead of taking it from `Host` (Apache's UseCanonicalName)",
+    default: 'from `Host`',
+    resolve: (value) => hostNameOf('serverName', value),
+  }),
+  /** Pins `SERVER_PORT`. Default: the local port of the connection. */
+  serverPort: option<number, number | undefined>({
+    summary: "pins `SERVER_PORT` instead of the connection's local port",
+    default: 'local port',
+    resolve: (value) => (value === undefined ? undefined : amount('serverPort', value, 0, { unit: 'a TCP port' })),
+  }),
+  /** Host names (without port) a request may name; any other `Host` is answered 400. Default: any. */
+  allowedHosts: option<readonly string[], ReadonlySet<string> | undefined>({
+    summary: 'host names a request may carry in `Host`; others get 400',
+    default: 'any',
+    resolve: (value) =>
+      value === undefined
+        ? undefined
+        : new Set(
+            stringList(
+              'allowedHosts',
+              value,
+              (h) => hostNameOf('allowedHosts', h) !== undefined,
+              'a list of host names',
+            ).map((h) => h.toLowerCase()),
+          ),
+  }),
   /** Wall-clock limit per script in ms (504 before headers, aborted response after). Default `30000`. */
-  timeout?: number;
-  /** Milliseconds between SIGTERM and SIGKILL when a script's process group is killed. Default `2000`. */
-  killGrace?: number;
-  /** Scripts running at once per gateway; more are answered 503 with `Retry-After`. Default `64`. */
-  maxConcurrent?: number;
-  /** Largest request body in bytes (413 beyond). `Infinity` lifts the limit. Default 10 MiB. */
-  maxRequestBody?: number;
+  timeout: option<number, number>({
+    summary: 'ms per script, upload included: 504 before headers, aborted response after; `Infinity` disables',
+    default: '`30000`',
+    resolve: (value) => amount('timeout', value, 30_000, { infinite: true, unit: 'milliseconds' }),
+  }),
+  /**
+   * Milliseconds between SIGTERM and SIGKILL when a script's process group is killed, and how long
+   * output is still forwarded after the script exited while something else holds its stdout. Default `2000`.
+   */
+  killGrace: option<number, number>({
+    summary: 'ms between SIGTERM and SIGKILL; also how long a background job may keep stdout open after exit',
+    default: '`2000`',
+    resolve: (value) => amount('killGrace', value, 2_000, { min: 0, unit: 'milliseconds' }),
+  }),
+  /** Scripts (local-redirect chains count once) running at once per gateway; more are answered 503. Default `64`. */
+  maxConcurrent: option<number, number>({
+    summary: 'scripts running at once (a local-redirect chain counts once); more get 503 with `Retry-After: 1`',
+    default: '`64`',
+    resolve: (value) => amount('maxConcurrent', value, 64, { infinite: true, unit: 'scripts' }),
+  }),
+  /**
+   * Largest request body in bytes (413 beyond). Default 1 GiB, Apache's `LimitRequestBody` default: a
+   * streamed body costs no memory, and legacy upload scripts take big files. `Infinity` lifts the limit.
+   */
+  maxRequestBody: option<number, number>({
+    summary: "bytes; 413 (before spawning when `Content-Length` says so); `Infinity` lifts it; Apache's default",
+    default: '`1073741824` (1 GiB)',
+    resolve: (value) => amount('maxRequestBody', value, 1024 * MiB, { min: 0, infinite: true, unit: 'bytes' }),
+  }),
   /** Chunked request bodies: buffer to compute `CONTENT_LENGTH` (default), stream without it, or reject with 411. */
-  chunkedRequests?: CgiChunkedMode;
+  chunkedRequests: option<CgiChunkedMode, CgiChunkedMode>({
+    summary: "chunked uploads: `'buffer'` (so `CONTENT_LENGTH` is set), `'stream'` (no length), `'reject'` (411)",
+    default: "`'buffer'`",
+    resolve: (value) => oneOf('chunkedRequests', value, CHUNKED_MODES, 'buffer'),
+  }),
+  /** Where chunked bodies past 1 MiB are spooled (private files, unlinked at once). Default: the OS temp dir. */
+  spoolDirectory: option<string, string>({
+    summary: 'where chunked bodies past 1 MiB are spooled (0600 files, unlinked as soon as opened)',
+    default: 'OS temp dir',
+    resolve: (value) => (value === undefined ? tmpdir() : existing('spoolDirectory', value, 'directory').real),
+  }),
+  /** Bytes all spooled bodies may take together; a body that would pass it gets 503. Default 1 GiB. */
+  spoolBudget: option<number, number>({
+    summary: 'bytes all spooled chunked bodies may hold at once; beyond, 503 with `Retry-After`',
+    default: '`1073741824` (1 GiB)',
+    resolve: (value) => amount('spoolBudget', value, 1024 * MiB, { min: 0, infinite: true, unit: 'bytes' }),
+  }),
   /** Largest header block a script may print, in bytes. Default 64 KiB. */
-  maxResponseHeaderBytes?: number;
+  maxResponseHeaderBytes: option<number, number>({
+    summary: 'largest header block a script may print',
+    default: '`65536`',
+    resolve: (value) => amount('maxResponseHeaderBytes', value, 64 * 1024, { min: 16, unit: 'bytes' }),
+  }),
   /** Follow RFC 3875 §6.2.2 local redirects inside the server (at most 10 hops). Default `true`. */
-  localRedirects?: boolean;
+  localRedirects: option<boolean, boolean>({
+    summary: 'answer `Location: /path` (and nothing else) internally, at most 10 hops',
+    default: '`true`',
+    resolve: (value) => bool('localRedirects', value, true),
+  }),
   /** Turn a query string without `=` into argv (RFC 3875 §4.4), GET/HEAD only. Default `false`. */
-  commandArgs?: boolean;
+  commandArgs: option<boolean, boolean>({
+    summary: 'turn an indexed query (no `=`) into argv (RFC 3875 §4.4), refusing `-` and non-ASCII',
+    default: '`false`',
+    resolve: (value) => bool('commandArgs', value, false),
+  }),
   /** Let `nph-*` scripts start their output with an HTTP status line. Default `false`. */
-  nph?: boolean;
+  nph: option<boolean, boolean>({
+    summary: 'let `nph-*` scripts start with an `HTTP/1.x NNN` status line',
+    default: '`false`',
+    resolve: (value) => bool('nph', value, false),
+  }),
+  /**
+   * Per-script resource limits (Apache's `RLimitCPU`, `RLimitMEM`, `RLimitNPROC`): CPU seconds, bytes of
+   * address space, processes of the script's user (the kernel does not apply that one to root).
+   * Default: none.
+   */
+  limits: option<CgiResourceLimits, CgiResourceLimits | undefined>({
+    summary: '`{ cpuSeconds, memoryBytes, processes }` per script (RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC)',
+    default: 'none',
+    resolve: limitsOf,
+  }),
+  /**
+   * Run scripts as this user (Apache's `User`/`Group`, suexec): a name from /etc/passwd or
+   * `UID:GID`; supplementary groups are dropped. Needs a server started as root. Default: the server's user.
+   */
+  runAs: option<string, { uid: number; gid: number; name: string } | undefined>({
+    summary: 'run scripts as this user: a name or `UID:GID` (the server must start as root)',
+    default: "the server's user",
+    resolve: credentialsOf,
+  }),
+  /**
+   * Which spawner starts scripts: `'native'` (posix_spawn-style, from the optional `@cgibridge/native`;
+   * fails at creation when it cannot load), `'child_process'`, or `'auto'` (native when it loads, else
+   * child_process, saying why once). Default: `$CGIBRIDGE_SPAWNER`, else `'auto'`.
+   */
+  spawner: option<CgiSpawnerMode, CgiSpawnerMode>({
+    summary: "`'auto'`, `'native'` or `'child_process'`; the environment variable `CGIBRIDGE_SPAWNER` sets the default",
+    default: "`'auto'`",
+    resolve: (value) =>
+      oneOf(
+        value === undefined ? 'CGIBRIDGE_SPAWNER' : 'spawner',
+        value ?? process.env.CGIBRIDGE_SPAWNER,
+        SPAWNER_MODES,
+        'auto',
+      ),
+  }),
   /** Where log lines go; `false` silences them. Default: the console. */
-  logger?: CgiLogger | false;
-  /** Directory `PATH_TRANSLATED` maps `PATH_INFO` into, and `DOCUMENT_ROOT`. Default: unset / the script root. */
-  documentRoot?: string;
+  logger: option<CgiLogger | false, CgiLogger>({
+    summary: '`{ debug, info, warn, error }` (pino fits) or `false`',
+    default: 'console',
+    resolve: loggerOf,
+  }),
+  /** `DOCUMENT_ROOT`, and the directory `PATH_TRANSLATED` maps `PATH_INFO` into. Default: the script root. */
+  documentRoot: option<string, string | undefined>({
+    summary: '`DOCUMENT_ROOT`, and where `PATH_TRANSLATED` maps `PATH_INFO`',
+    default: 'script root',
+    resolve: (value) => (value === undefined ? undefined : existing('documentRoot', value, 'directory').path),
+  }),
   /** Observe each request: `spawn`, `headers` and `end` (exit code, duration, bytes). Must not throw. */
-  onEvent?: (event: CgiEvent) => void;
-}
+  onEvent: option<(event: CgiEvent) => void, ((event: CgiEvent) => void) | undefined>({
+    summary: 'per request: `spawn`, `headers`, `end` (status, exit code, signal, duration, bytes in/out)',
+    default: '—',
+    resolve: (value) => {
+      if (value !== undefined && typeof value !== 'function') throw new CgiOptionError('onEvent', 'a function', value);
+      return value;
+    },
+  }),
+};
 
-/** Options after validation, with defaults applied. Internal. */
-export interface CgiConfig {
-  readonly root: string | undefined;
-  readonly rootReal: string | undefined;
-  readonly script: string | undefined;
-  readonly scriptReal: string | undefined;
-  readonly mountPath: string;
-  readonly interpreters: ReadonlyMap<string, readonly string[]>;
-  readonly index: readonly string[];
-  readonly env: CgiOptions['env'];
+type Table = typeof CGI_OPTIONS;
+type InputOf<S> = S extends OptionSpec<infer In, unknown> ? In : never;
+type OutputOf<S> = S extends OptionSpec<never, infer Out> ? Out : never;
+
+/** Options of {@link createCgiHandler} and {@link createCgiGateway}. Exactly one of `root` and `script` is required. */
+export type CgiOptions = { [K in keyof Table]?: InputOf<Table[K]> };
+
+/** Options after validation, with defaults applied, plus what is derived from them. */
+export type CgiConfig = { readonly [K in keyof Table]: OutputOf<Table[K]> } & {
+  /** The directory scripts are confined to: the root, or the front controller's directory. */
+  readonly scriptRoot: { readonly path: string; readonly real: string };
+  /** `PATH` and the `inheritEnv` variables, read once from the server's environment. */
   readonly baseEnv: Readonly<Record<string, string>>;
-  readonly passAuthorization: boolean;
-  readonly trustProxy: (address: string) => boolean;
-  readonly timeout: number;
-  readonly killGrace: number;
-  readonly maxConcurrent: number;
-  readonly maxRequestBody: number;
-  readonly chunkedRequests: CgiChunkedMode;
-  readonly maxResponseHeaderBytes: number;
-  readonly localRedirects: boolean;
-  readonly commandArgs: boolean;
-  readonly nph: boolean;
-  readonly logger: CgiLogger;
-  /** `DOCUMENT_ROOT`: the configured document root, else the script root. */
-  readonly documentRoot: string | undefined;
-  /** Set only when `documentRoot` was configured: `PATH_TRANSLATED` maps into it. */
-  readonly translateRoot: string | undefined;
-  readonly onEvent: ((event: CgiEvent) => void) | undefined;
-}
-
-const KNOWN_OPTIONS = new Set([
-  'root',
-  'script',
-  'mountPath',
-  'interpreters',
-  'index',
-  'env',
-  'inheritEnv',
-  'passAuthorization',
-  'trustProxy',
-  'timeout',
-  'killGrace',
-  'maxConcurrent',
-  'maxRequestBody',
-  'chunkedRequests',
-  'maxResponseHeaderBytes',
-  'localRedirects',
-  'commandArgs',
-  'nph',
-  'logger',
-  'documentRoot',
-  'onEvent',
-]);
-
-const POSIX_INHERIT = ['LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'];
-const WINDOWS_INHERIT = ['SYSTEMROOT', 'COMSPEC', 'PATHEXT', 'WINDIR'];
-
-function fail(name: string, expected: string, value: unknown): never {
-  let shown: string;
-  try {
-    shown = typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value));
-  } catch {
-    shown = String(value);
-  }
-  throw new TypeError(`cgibridge: option "${name}" must be ${expected} (got ${shown})`);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function bool(options: CgiOptions, name: keyof CgiOptions, fallback: boolean): boolean {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') fail(name, 'true or false', value);
-  return value;
-}
-
-function amount(
-  options: CgiOptions,
-  name: keyof CgiOptions,
-  fallback: number,
-  { min = 1, infinite = false, unit }: { min?: number; infinite?: boolean; unit: string },
-): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  const ok =
-    typeof value === 'number' &&
-    ((Number.isInteger(value) && value >= min) || (infinite && value === Number.POSITIVE_INFINITY));
-  if (!ok) fail(name, `an integer >= ${min} (${unit})${infinite ? ' or Infinity' : ''}`, value);
-  return value as number;
-}
-
-function existing(name: string, path: unknown, kind: 'file' | 'directory'): { path: string; real: string } {
-  if (typeof path !== 'string' || path === '') fail(name, `a path to a ${kind}`, path);
-  const absolute = resolve(path);
-  let stats: ReturnType<typeof statSync>;
-  try {
-    stats = statSync(absolute);
-  } catch {
-    fail(name, `an existing ${kind}`, path);
-  }
-  if (kind === 'file' ? !stats.isFile() : !stats.isDirectory()) fail(name, `a ${kind}`, path);
-  return { path: absolute, real: realpathSync(absolute) };
-}
+  /** `DOCUMENT_ROOT` and the base of `PATH_TRANSLATED`: `documentRoot`, else the script root. */
+  readonly docRoot: string;
+};
 
 function mountPathOf(value: unknown): string {
   if (value === undefined) return '';
@@ -231,7 +321,11 @@ function mountPathOf(value: unknown): string {
     /[?#%\\\0\s]/.test(value) ||
     value.split('/').some((segment) => segment.startsWith('.'))
   ) {
-    fail('mountPath', 'a URL path starting with "/" without "?", "#", "%", "\\", blanks or dot segments', value);
+    throw new CgiOptionError(
+      'mountPath',
+      'a URL path starting with "/" without "?", "#", "%", "\\", blanks or dot segments',
+      value,
+    );
   }
   // '/cgi-bin/' and '/cgi-bin' mean the same mount; '/' is the whole site.
   return value.replace(/\/+$/, '');
@@ -240,49 +334,51 @@ function mountPathOf(value: unknown): string {
 function interpretersOf(value: unknown): Map<string, readonly string[]> {
   const map = new Map<string, readonly string[]>();
   if (value === undefined) return map;
-  if (!isPlainObject(value)) fail('interpreters', 'an object of extension -> command, e.g. {".py": "python3"}', value);
+  if (!isPlainObject(value)) {
+    throw new CgiOptionError('interpreters', 'an object of extension -> command, e.g. {".py": "python3"}', value);
+  }
   for (const [ext, command] of Object.entries(value)) {
-    if (!/^\.[A-Za-z0-9_+-]+$/.test(ext)) fail(`interpreters["${ext}"]`, 'keyed by an extension like ".py"', ext);
+    const name = `interpreters["${ext}"]`;
+    if (!/^\.[A-Za-z0-9_+-]+$/.test(ext)) throw new CgiOptionError(name, 'keyed by an extension like ".py"', ext);
     const argv = typeof command === 'string' ? [command] : command;
     if (!Array.isArray(argv) || argv.length === 0 || argv.some((part) => typeof part !== 'string' || part === '')) {
-      fail(`interpreters["${ext}"]`, 'a command string or a non-empty array of strings', command);
+      throw new CgiOptionError(name, 'a command string or a non-empty array of strings', command);
     }
     map.set(ext.toLowerCase(), [...(argv as string[])]);
   }
   return map;
 }
 
-function stringList(name: string, value: unknown, check: (item: string) => boolean, expected: string): string[] {
-  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || !check(item))) {
-    fail(name, expected, value);
+function envOf(value: unknown): Table['env'] extends OptionSpec<never, infer Out> ? Out : never {
+  if (value === undefined || typeof value === 'function') return value as undefined;
+  if (!isPlainObject(value) || Object.values(value).some((v) => typeof v !== 'string' || v.includes('\0'))) {
+    throw new CgiOptionError('env', 'an object of string values, or a function of the request', value);
   }
-  return [...(value as string[])];
+  return value as Record<string, string>;
 }
 
-function trustProxyOf(value: unknown): (address: string) => boolean {
-  if (value === undefined || value === false) return () => false;
-  if (value === true) return () => true;
-  if (typeof value === 'function') return value as (address: string) => boolean;
-  const expected = 'true, false, a function, or a list of IP addresses and CIDR ranges';
-  if (!Array.isArray(value)) fail('trustProxy', expected, value);
-  const list = new BlockList();
-  for (const entry of value) {
-    if (typeof entry !== 'string') fail('trustProxy', expected, value);
-    const [address = '', bits] = entry.split('/');
-    const family = isIP(address);
-    if (family === 0) fail('trustProxy', expected, entry);
-    const type = family === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) {
-      list.addAddress(address, type);
-    } else {
-      const prefix = Number(bits);
-      if (!/^\d+$/.test(bits) || prefix > (family === 6 ? 128 : 32)) fail('trustProxy', expected, entry);
-      list.addSubnet(address, prefix, type);
-    }
+const HOST_NAME = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?\.?|\[[0-9A-Fa-f:.]+\])$/;
+
+function hostNameOf(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !HOST_NAME.test(value)) throw new CgiOptionError(name, 'a host name', value);
+  return value.toLowerCase();
+}
+
+function limitsOf(value: unknown): CgiResourceLimits | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value))
+    throw new CgiOptionError('limits', 'an object { cpuSeconds, memoryBytes, processes }', value);
+  const known = ['cpuSeconds', 'memoryBytes', 'processes'];
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new CgiOptionError(`limits.${key}`, `one of ${known.join(', ')}`, key);
   }
-  return (address) => {
-    const family = isIP(address);
-    return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  const get = (key: string, unit: string) =>
+    value[key] === undefined ? undefined : amount(`limits.${key}`, value[key], 0, { unit });
+  return {
+    cpuSeconds: get('cpuSeconds', 'seconds'),
+    memoryBytes: get('memoryBytes', 'bytes'),
+    processes: get('processes', 'processes'),
   };
 }
 
@@ -295,7 +391,7 @@ function loggerOf(value: unknown): CgiLogger {
     value === null ||
     methods.some((m) => typeof (value as CgiLogger)[m] !== 'function')
   ) {
-    fail('logger', 'false or an object with debug, info, warn and error methods', value);
+    throw new CgiOptionError('logger', 'false or an object with debug, info, warn and error methods', value);
   }
   const logger = value as CgiLogger;
   // Bind once so pino-style loggers keep their `this`.
@@ -317,85 +413,37 @@ function baseEnvOf(inheritEnv: readonly string[]): Record<string, string> {
 }
 
 /**
- * Validates options once, when a handler is created, and applies defaults.
- * @throws TypeError naming the option and the expected form.
+ * Validates options once, when a gateway is created, and applies defaults.
+ * @throws CgiOptionError (a TypeError) naming the option and the expected form.
  */
 export function resolveCgiOptions(options: CgiOptions): CgiConfig {
   const given: unknown = options;
-  if (!isPlainObject(given)) fail('options', 'an object', given);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new TypeError(`cgibridge: unknown option "${key}" (known: ${[...KNOWN_OPTIONS].join(', ')})`);
+  if (!isPlainObject(given)) throw new CgiOptionError('options', 'an object', given);
+  const names = Object.keys(CGI_OPTIONS) as Array<keyof Table>;
+  for (const key of Object.keys(given)) {
+    if (!(names as string[]).includes(key)) {
+      const known = names.join(', ');
+      throw new CgiOptionError(key, `a known option`, given[key], undefined, `unknown option "${key}" (known: ${known})`);
     }
   }
-  if ((options.root === undefined) === (options.script === undefined)) {
-    throw new TypeError('cgibridge: exactly one of the options "root" (a directory) and "script" (a file) is required');
+  const resolved: Record<string, unknown> = {};
+  for (const name of names) {
+    const spec = CGI_OPTIONS[name] as OptionSpec<unknown, unknown>;
+    resolved[name] = spec.resolve(given[name]);
   }
-  const root = options.root === undefined ? undefined : existing('root', options.root, 'directory');
-  const script = options.script === undefined ? undefined : existing('script', options.script, 'file');
-
-  if (options.env !== undefined && typeof options.env !== 'function') {
-    if (
-      !isPlainObject(options.env) ||
-      Object.values(options.env).some((v) => typeof v !== 'string' || v.includes('\0'))
-    ) {
-      fail('env', 'an object of string values, or a function of the request', options.env);
-    }
+  const config = resolved as { [K in keyof Table]: OutputOf<Table[K]> };
+  if ((config.root === undefined) === (config.script === undefined)) {
+    const message = 'exactly one of the options "root" (a directory) and "script" (a file) is required';
+    throw new CgiOptionError('root', 'given, or else "script"', given.root, undefined, message);
   }
-  const windows = process.platform === 'win32';
-  const inheritEnv =
-    options.inheritEnv === undefined
-      ? windows
-        ? [...POSIX_INHERIT, ...WINDOWS_INHERIT]
-        : POSIX_INHERIT
-      : stringList(
-          'inheritEnv',
-          options.inheritEnv,
-          (n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n),
-          'a list of variable names',
-        );
-  const index =
-    options.index === undefined
-      ? []
-      : stringList(
-          'index',
-          options.index,
-          (n) => n !== '' && !/[/\\\0]/.test(n) && !n.startsWith('.'),
-          'a list of file names (no "/", not hidden)',
-        );
-  const chunked = options.chunkedRequests ?? 'buffer';
-  if (!['buffer', 'stream', 'reject'].includes(chunked)) {
-    fail('chunkedRequests', '"buffer", "stream" or "reject"', chunked);
-  }
-  if (options.onEvent !== undefined && typeof options.onEvent !== 'function')
-    fail('onEvent', 'a function', options.onEvent);
-  const documentRoot =
-    options.documentRoot === undefined ? undefined : existing('documentRoot', options.documentRoot, 'directory').path;
-
+  const scriptRoot = config.root ?? {
+    path: dirname((config.script as { path: string }).path),
+    real: dirname((config.script as { real: string }).real),
+  };
   return {
-    root: root?.path,
-    rootReal: root?.real,
-    script: script?.path,
-    scriptReal: script?.real,
-    mountPath: mountPathOf(options.mountPath),
-    interpreters: interpretersOf(options.interpreters),
-    index,
-    env: options.env,
-    baseEnv: baseEnvOf(inheritEnv),
-    passAuthorization: bool(options, 'passAuthorization', false),
-    trustProxy: trustProxyOf(options.trustProxy),
-    timeout: amount(options, 'timeout', 30_000, { infinite: true, unit: 'milliseconds' }),
-    killGrace: amount(options, 'killGrace', 2_000, { min: 0, unit: 'milliseconds' }),
-    maxConcurrent: amount(options, 'maxConcurrent', 64, { infinite: true, unit: 'scripts' }),
-    maxRequestBody: amount(options, 'maxRequestBody', 10 * 1024 * 1024, { min: 0, infinite: true, unit: 'bytes' }),
-    chunkedRequests: chunked,
-    maxResponseHeaderBytes: amount(options, 'maxResponseHeaderBytes', 64 * 1024, { min: 16, unit: 'bytes' }),
-    localRedirects: bool(options, 'localRedirects', true),
-    commandArgs: bool(options, 'commandArgs', false),
-    nph: bool(options, 'nph', false),
-    logger: loggerOf(options.logger),
-    documentRoot: documentRoot ?? root?.path ?? (script ? dirname(script.path) : undefined),
-    translateRoot: documentRoot,
-    onEvent: options.onEvent,
+    ...config,
+    scriptRoot,
+    baseEnv: baseEnvOf(config.inheritEnv),
+    docRoot: config.documentRoot ?? scriptRoot.path,
   };
 }

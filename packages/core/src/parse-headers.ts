@@ -45,7 +45,7 @@ const STRIPPED = new Set([
 const NPH_STATUS = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/;
 
 function malformed(code: CgiErrorCode, why: string): CgiError {
-  return new CgiError(code, 502, why);
+  return new CgiError(code, why);
 }
 
 /**

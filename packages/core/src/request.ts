@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { CgiSlot } from './process-pool.js';
 
 /**
  * The framework-neutral request the gateway runs. Adapters build one from their
@@ -35,8 +36,21 @@ export interface CgiRequest {
   readonly user?: CgiUser | undefined;
   /** Aborted when the client goes away; the gateway kills the script then. */
   readonly signal: AbortSignal;
-  /** How many local redirects led to this request (RFC 3875 §6.2.2). */
-  readonly redirects: number;
+  /** The local-redirect chain (RFC 3875 §6.2.2) that led to this request; `undefined` for a client's own request. */
+  readonly chain?: CgiRedirectChain | undefined;
+  /**
+   * Sends `100 Continue` when the client asked for it (`Expect: 100-continue`) and it has not
+   * been sent: the gateway calls it only once it has decided to read the body.
+   */
+  readonly sendContinue?: (() => void) | undefined;
+}
+
+/** The hops of one local-redirect chain share one slot of `maxConcurrent` and one hop counter. */
+export interface CgiRedirectChain {
+  /** Local redirects so far (1 for the first re-entry). */
+  readonly hops: number;
+  /** The slot the chain's first script took. */
+  readonly slot: CgiSlot;
 }
 
 /** An authenticated identity supplied by the application, never parsed from `Authorization`. */

@@ -47,7 +47,7 @@ export function splitCgiPath(rawPath: string): string[] {
     try {
       segment = part.includes('%') ? decodeURIComponent(part) : part;
     } catch {
-      throw new CgiError('ERR_CGI_BAD_PATH', 400, 'malformed percent-encoding in the URL path');
+      throw new CgiError('ERR_CGI_BAD_PATH', 'malformed percent-encoding in the URL path');
     }
     if (/[\\\0]/.test(segment)) throw forbidden('backslash or NUL');
     // Control characters never name a script and could forge log lines.
@@ -61,7 +61,24 @@ export function splitCgiPath(rawPath: string): string[] {
 }
 
 function forbidden(why: string): CgiError {
-  return new CgiError('ERR_CGI_FORBIDDEN_PATH', 404, `refused URL path: ${why}`);
+  return new CgiError('ERR_CGI_FORBIDDEN_PATH', `refused URL path: ${why}`);
+}
+
+// RFC 3986 §2.3: unreserved characters; percent-encoding them changes nothing but the spelling.
+const ENCODED_UNRESERVED = /%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[DdEe]|5[Ff]|7[Ee])/g;
+
+/**
+ * The canonical spelling of a raw path whose only oddity is percent-encoded unreserved
+ * characters (`/%61dmin` for `/admin`, `%7E` for `~`), or `null` when it has none. Such a path
+ * is answered with a redirect, never run: the framework, and any proxy in front, matched the
+ * raw spelling, so a guard mounted on `/admin` would not have seen `/%61dmin`.
+ */
+export function canonicalPath(rawPath: string): string | null {
+  if (!rawPath.includes('%')) return null;
+  const canonical = rawPath.replace(ENCODED_UNRESERVED, (encoded) =>
+    String.fromCharCode(Number.parseInt(encoded.slice(1), 16)),
+  );
+  return canonical === rawPath ? null : canonical;
 }
 
 /**
@@ -98,13 +115,13 @@ export async function resolveScript(
   mountPath: string,
   config: CgiConfig,
 ): Promise<CgiScriptMatch | CgiDirectoryRedirect | null> {
-  if (config.scriptReal !== undefined) {
-    const stats = statOrNull(config.scriptReal);
+  if (config.script !== undefined) {
+    const stats = statOrNull(config.script.real);
     if (stats === null || !stats.isFile()) return null;
     const pathInfo = segments.length === 0 ? '' : `/${segments.join('/')}`;
-    return runnable(config.scriptReal, stats, mountPath, pathInfo, config);
+    return runnable(config.script.real, stats, mountPath, pathInfo, config);
   }
-  const root = config.root as string;
+  const root = config.scriptRoot.path;
   let dir = root;
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i] as string;
@@ -167,10 +184,34 @@ async function confined(
   } catch {
     throw forbidden('script vanished while resolving');
   }
-  if (!inside(real, config.rootReal as string)) {
-    throw new CgiError('ERR_CGI_FORBIDDEN_PATH', 404, `${scriptName}: refused, its real path leaves the script root`);
+  if (!inside(real, config.scriptRoot.real)) {
+    throw new CgiError('ERR_CGI_FORBIDDEN_PATH', `${scriptName}: refused, its real path leaves the script root`);
   }
   return runnable(real, stats, scriptName, pathInfo, config);
+}
+
+/**
+ * Checks again, right before the spawn and after the last wait (a chunked body can take up
+ * to `timeout` to arrive), that the script's real path is still what was resolved: a directory
+ * or file swapped for a symlink meanwhile would otherwise run something outside the root.
+ * What remains is the instant between this check and the exec, and interpreters that open
+ * the script by its path again (SECURITY.md).
+ *
+ * @throws CgiError `ERR_CGI_FORBIDDEN_PATH` (404) when it changed.
+ */
+export function reconfine(match: CgiScriptMatch, config: CgiConfig): void {
+  let real: string | undefined;
+  try {
+    real = realpathSync.native(match.filename);
+  } catch {
+    real = undefined;
+  }
+  if (real !== match.filename || !inside(real, config.scriptRoot.real)) {
+    throw new CgiError(
+      'ERR_CGI_FORBIDDEN_PATH',
+      `${match.scriptName}: refused, its real path changed before it could run`,
+    );
+  }
 }
 
 async function runnable(
@@ -183,7 +224,7 @@ async function runnable(
   const ext = extname(filename).toLowerCase();
   // BatBadBut (CVE-2024-27980): cmd.exe re-parses arguments of batch files.
   if (ext === '.bat' || ext === '.cmd') {
-    throw new CgiError('ERR_CGI_FORBIDDEN_SCRIPT', 403, `${scriptName}: batch files (.bat, .cmd) are never run`);
+    throw new CgiError('ERR_CGI_FORBIDDEN_SCRIPT', `${scriptName}: batch files (.bat, .cmd) are never run`);
   }
   const interpreter = config.interpreters.get(ext);
   if (interpreter !== undefined) {
@@ -194,7 +235,6 @@ async function runnable(
     const hint = ext ? ` or configure an interpreter for "${ext}"` : '';
     throw new CgiError(
       'ERR_CGI_NOT_EXECUTABLE',
-      500,
       `${scriptName}: the script is not executable; run "chmod +x" on it${hint}`,
     );
   }
@@ -202,7 +242,6 @@ async function runnable(
     const hint = ext ? ` or configure an interpreter for "${ext}"` : '';
     throw new CgiError(
       'ERR_CGI_NO_SHEBANG',
-      502,
       `${scriptName}: the script has no shebang line (#!) and is not a binary; add one, e.g. "#!/bin/sh"${hint}`,
     );
   }

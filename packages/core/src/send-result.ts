@@ -1,6 +1,7 @@
 import { type ServerResponse, STATUS_CODES } from 'node:http';
-import { CgiError } from './errors.js';
-import type { CgiDocumentResult } from './gateway.js';
+import type { CgiError } from './errors.js';
+import { declaresBody } from './node-request.js';
+import type { CgiDocumentResult } from './results.js';
 
 /**
  * Groups header fields by name (case-insensitive), keeping the script's order and
@@ -19,9 +20,8 @@ export function groupHeaders(headers: CgiDocumentResult['headers']): Array<[name
 
 /**
  * Writes a gateway result to a `node:http` response, streaming the body with
- * backpressure. If the body errors (timeout, length mismatch) the response is
- * destroyed, which aborts the connection: a truncated response is never made to
- * look complete. If the client goes away first, the body is destroyed.
+ * backpressure. If the client goes away first, the body is destroyed (which kills the
+ * script). A body that errors is the dispatch's business (it destroys the connection).
  */
 export function sendCgiResult(result: CgiDocumentResult, res: ServerResponse): void {
   res.statusCode = result.status;
@@ -32,13 +32,17 @@ export function sendCgiResult(result: CgiDocumentResult, res: ServerResponse): v
     res.end();
     return;
   }
-  // pipe() with both failure paths wired by hand, not stream.pipeline: pipeline allocates an
-  // AbortController per call and aborts it on completion (a DOMException per request),
-  // about 1% of a hello-world request's CPU in the benchmark.
-  body.once('error', () => res.destroy());
+  const socket = res.socket;
   res.once('close', () => {
     if (!res.writableFinished) body.destroy();
   });
+  // A script that wrote past its Content-Length got exactly the declared bytes sent; the
+  // connection then closes, so nothing it wrote can ever be read as part of the next response.
+  res.once('finish', () => {
+    if ((body as { overrun?: boolean }).overrun) socket?.destroySoon();
+  });
+  // pipe(), not stream.pipeline: pipeline allocates an AbortController per call and aborts
+  // it on completion (a DOMException per request), about 1% of a hello-world request's CPU.
   body.pipe(res);
 }
 
@@ -49,7 +53,8 @@ export function errorBody(status: number): string {
 
 /**
  * Answers with a CgiError's status and a generic body, or destroys the connection
- * when headers are already out (the response cannot change any more).
+ * when headers are already out (the response cannot change any more). A body the client
+ * is still sending is not waited for: the answer goes out now and the connection closes.
  */
 export function sendCgiError(error: CgiError, res: ServerResponse): void {
   if (res.headersSent || res.destroyed) {
@@ -57,14 +62,13 @@ export function sendCgiError(error: CgiError, res: ServerResponse): void {
     return;
   }
   const text = errorBody(error.status);
+  const unread = res.req !== undefined && !res.req.complete && declaresBody(res.req);
   res.writeHead(error.status, {
     ...error.headers,
+    ...(unread ? { Connection: 'close' } : {}),
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     'X-Content-Type-Options': 'nosniff',
   });
   res.end(text);
 }
-
-/** A 404 for a URL no script answers, when there is no next handler to fall through to. */
-export const notFound = (): CgiError => new CgiError('ERR_CGI_FORBIDDEN_PATH', 404, 'no script at this URL');

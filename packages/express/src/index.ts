@@ -6,20 +6,30 @@ import {
   CgiError,
   type CgiFrameworkOptions,
   type CgiGateway,
+  type CgiHost,
   createFrameworkGateway,
+  dispatchCgi,
   prepareReentry,
   publicError,
   requestFromNode,
   routeLiteralPrefix,
+  sendCgiError,
   sendCgiResult,
-  topApp,
+  sendContinue,
 } from '@cgibridge/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
-type ExpressHandle = (req: Request, res: Response, done: (error?: unknown) => void) => void;
-
 /** Options of {@link cgi}: the core options, `trustProxy: 'app'` (the app's `trust proxy`) and `user(req)`. */
 export type CgiExpressOptions = CgiFrameworkOptions<Request>;
+
+type Context = { readonly req: Request; readonly res: Response; readonly next: NextFunction };
+type App = { parent?: App; handle(req: Request, res: Response, done: (error?: unknown) => void): void };
+
+/**
+ * Refusals answered here, not through the app's error handler: finalhandler reads out an unread
+ * body before it answers, which a client that stalls (or a slowloris) never finishes sending.
+ */
+const ANSWERED_AT_ONCE = new Set([408, 411, 413, 503, 504]);
 
 /**
  * Express middleware that runs CGI scripts (RFC 3875).
@@ -28,45 +38,46 @@ export type CgiExpressOptions = CgiFrameworkOptions<Request>;
  * `req.baseUrl`. As a route, `app.all('/report{/*rest}', cgi({ script: './report.pl' }))`,
  * the route's literal prefix (`/report`) is the mount unless `mountPath` says otherwise.
  * No script: `next()`. Errors before the response: `next(err)` with `status`, `expose`,
- * `headers`. Local redirects re-enter the app as a GET.
+ * `headers`, except 408, 411, 413, 503 and 504, answered at once. Local redirects re-enter the app as a GET.
  *
- * @throws TypeError at creation, naming a wrong option.
+ * @throws CgiOptionError (a TypeError) at creation, naming a wrong option.
  */
 export function cgi(options: CgiExpressOptions): RequestHandler & { readonly gateway: CgiGateway } {
   const { gateway, user, trustApp } = createFrameworkGateway(options);
-
-  async function handle(req: Request, res: Response, next: NextFunction): Promise<void> {
-    // Below the mount as sent: Express rewrites req.url ("/app" becomes "/", "//" is squashed).
-    const url = req.originalUrl.startsWith(req.baseUrl) ? req.originalUrl.slice(req.baseUrl.length) : req.url;
-    const request = requestFromNode(gateway, req, res, {
-      basePath: req.baseUrl,
-      url,
-      originalUrl: req.originalUrl,
-      mountPath: gateway.config.mountPath || routeLiteralPrefix(ownRoute(req)?.path),
-      user: user?.(req),
-      remoteAddress: trustApp ? req.ip : undefined,
-      secure: trustApp ? req.secure : undefined,
-      host: trustApp ? req.hostname : undefined,
-      rawBody: (req as { rawBody?: Buffer | string }).rawBody,
-    });
-    const result = request && (await gateway.run(request));
-    if (!result) return next();
-    if (result.kind === 'local-redirect') {
-      prepareReentry(req, result.location);
+  const host: CgiHost<Context> = {
+    request: ({ req, res }) =>
+      requestFromNode(gateway, req, res, {
+        basePath: req.baseUrl,
+        // Below the mount as sent: Express rewrites req.url ("/app" becomes "/", "//" is squashed).
+        url: req.originalUrl.startsWith(req.baseUrl) ? req.originalUrl.slice(req.baseUrl.length) : req.url,
+        originalUrl: req.originalUrl,
+        mountPath: gateway.config.mountPath || routeLiteralPrefix(ownRoute(req)?.path),
+        user: user?.(req),
+        remoteAddress: trustApp ? req.ip : undefined,
+        secure: trustApp ? req.secure : undefined,
+        host: trustApp ? req.hostname : undefined,
+        rawBody: (req as { rawBody?: Buffer | string }).rawBody,
+      }),
+    fallThrough: ({ req, res, next }) => {
+      sendContinue(req, res);
+      next();
+    },
+    reenter: ({ req, res, next }, location, chain) => {
+      prepareReentry(req, location, chain);
       // Nothing of the first dispatch carries over (Express 4 keeps query, route and params as
       // own properties), and the router takes baseUrl as a parent prefix.
       for (const key of ['query', 'route', 'params'] as const) delete (req as Partial<Request>)[key];
       req.baseUrl = '';
       // Through the whole app again, from the top: the target may be a script or a modern
       // route. If nothing answers it, that is a 404, never a fall back into this dispatch.
-      const app = topApp(req.app as unknown as { parent?: unknown; handle: ExpressHandle });
-      app.handle(req, res, (error?: unknown) =>
-        next(error ?? publicError(new CgiError('ERR_CGI_NOT_FOUND', 404, 'nothing answers the local redirect target'))),
+      topApp(req.app as unknown as App).handle(req, res, (error?: unknown) =>
+        next(error ?? publicError(new CgiError('ERR_CGI_NOT_FOUND', 'nothing answers the local redirect target'))),
       );
-      return;
-    }
-    sendCgiResult(result, res);
-  }
+    },
+    send: ({ res }, result) => sendCgiResult(result, res),
+    fail: ({ res, next }, error) => (ANSWERED_AT_ONCE.has(error.status) ? sendCgiError(error, res) : next(error)),
+    abort: ({ res }) => res.destroy(),
+  };
 
   /** The route this middleware serves, if it is one: Express never clears a previous `req.route`. */
   function ownRoute(req: Request): { path?: unknown } | undefined {
@@ -75,17 +86,16 @@ export function cgi(options: CgiExpressOptions): RequestHandler & { readonly gat
   }
 
   function cgiMiddleware(req: Request, res: Response, next: NextFunction): void {
-    handle(req, res, next).catch((error: unknown) => {
-      const failure = publicError(error, gateway.config.logger);
-      // 408/411/413 leave a body unread. finalhandler waits for it before answering,
-      // which a stalled client never sends: give the answer a second, then hang up.
-      if (failure.headers.Connection === 'close') {
-        setTimeout(() => res.writableFinished || res.destroy(), 1000).unref();
-      }
-      next(failure);
-    });
+    void dispatchCgi(gateway, host, { req, res, next });
   }
   return Object.assign(cgiMiddleware, { gateway });
 }
 
-export type { CgiUser } from '@cgibridge/core';
+/** The top-most application of a (possibly mounted) app: a local redirect is a site-absolute path. */
+function topApp(app: App): App {
+  let current = app;
+  while (current.parent !== undefined && current.parent !== null) current = current.parent;
+  return current;
+}
+
+export { acceptExpectContinue, type CgiUser } from '@cgibridge/core';

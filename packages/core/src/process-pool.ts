@@ -1,0 +1,111 @@
+import { CgiError } from './errors.js';
+import type { CgiProcess } from './spawner.js';
+
+/**
+ * One slot of `maxConcurrent`, shared by every hop of a local-redirect chain (RFC 3875
+ * §6.2.2): a script that prints `Location: /next` and keeps working is legitimate, and the
+ * chain still counts once, so a redirect loop cannot multiply the slots it holds.
+ */
+export class CgiSlot {
+  #holders = 1;
+  readonly #free: () => void;
+
+  constructor(free: () => void) {
+    this.#free = free;
+  }
+
+  /** Another hop of the chain holds the slot too. */
+  share(): this {
+    this.#holders++;
+    return this;
+  }
+
+  /** This holder is done; the slot is free when the last one is. */
+  release(): void {
+    if (--this.#holders === 0) this.#free();
+  }
+}
+
+/** What the pool needs to know of a run to shut it down. */
+export interface CgiPoolMember {
+  readonly process: CgiProcess;
+  /** Settles when the run has released everything it held. */
+  readonly done: Promise<void>;
+  /** Kills the run's process group (used by `close()`). */
+  kill(): void;
+}
+
+/**
+ * The running scripts of one gateway: `maxConcurrent` slots, the process groups still to be
+ * SIGKILLed after their grace period, and a `close()` that waits for all of it (but never for
+ * a process that escaped its group: runs end without waiting for those).
+ */
+export class CgiProcessPool {
+  #slots = 0;
+  readonly #members = new Set<CgiPoolMember>();
+  /** The newest process started under each pid: a pending SIGKILL never reaches a pid reused since. */
+  readonly #byPid = new Map<number, CgiProcess>();
+  readonly #pendingKills = new Map<CgiProcess, Promise<void>>();
+  readonly #max: number;
+  readonly #killGrace: number;
+
+  constructor(maxConcurrent: number, killGrace: number) {
+    this.#max = maxConcurrent;
+    this.#killGrace = killGrace;
+  }
+
+  /** Slots taken now. */
+  get running(): number {
+    return this.#slots;
+  }
+
+  /**
+   * Takes a slot, or shares the one a local-redirect chain already holds.
+   * @throws CgiError `ERR_CGI_BUSY` (503) when every slot is taken.
+   */
+  acquire(chain: CgiSlot | undefined): CgiSlot {
+    if (chain !== undefined) return chain.share();
+    if (this.#slots >= this.#max) {
+      throw new CgiError('ERR_CGI_BUSY', `refused: ${this.#max} scripts already running (maxConcurrent)`);
+    }
+    this.#slots++;
+    return new CgiSlot(() => this.#slots--);
+  }
+
+  add(member: CgiPoolMember): void {
+    this.#members.add(member);
+    this.#byPid.set(member.process.pid, member.process);
+    void member.done.then(() => {
+      this.#members.delete(member);
+      if (!this.#pendingKills.has(member.process)) this.#forget(member.process);
+    });
+  }
+
+  /** SIGTERM to the whole group now, SIGKILL after `killGrace` (whatever ignored SIGTERM). */
+  kill(process: CgiProcess): void {
+    if (this.#pendingKills.has(process)) return;
+    process.killGroup('SIGTERM');
+    const done = new Promise<void>((resolve) => {
+      setTimeout(() => {
+        if ((this.#byPid.get(process.pid) ?? process) === process) process.killGroup('SIGKILL');
+        this.#pendingKills.delete(process);
+        this.#forget(process);
+        resolve();
+      }, this.#killGrace);
+    });
+    this.#pendingKills.set(process, done);
+  }
+
+  #forget(process: CgiProcess): void {
+    if (this.#byPid.get(process.pid) === process) this.#byPid.delete(process.pid);
+  }
+
+  /** Kills every running script's group and resolves when all runs ended and every live group got its SIGKILL. */
+  async close(): Promise<void> {
+    const members = [...this.#members];
+    for (const member of members) member.kill();
+    await Promise.all(members.map((member) => member.done));
+    const pending = [...this.#pendingKills].filter(([process]) => process.groupAlive());
+    await Promise.all(pending.map(([, done]) => done));
+  }
+}

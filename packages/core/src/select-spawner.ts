@@ -1,0 +1,30 @@
+import { createChildProcessSpawner } from './child-process-spawner.js';
+import { warnAboutInheritedDescriptors } from './descriptors.js';
+import { loadNativeSpawner } from './native-spawner.js';
+import { CgiOptionError } from './option-checks.js';
+import type { CgiConfig } from './options.js';
+import type { CgiSpawner } from './spawner.js';
+
+let fallbackReported = false;
+
+/**
+ * The spawner `config.spawner` asks for: `native` or fail, `child_process`, or `auto` (native
+ * when it loads, else child_process, saying why once per process).
+ * @throws CgiOptionError when `native` was asked for and cannot load.
+ */
+export function selectSpawner(config: CgiConfig): CgiSpawner {
+  if (config.spawner !== 'child_process') {
+    const native = loadNativeSpawner();
+    if ('spawner' in native) return native.spawner;
+    if (config.spawner === 'native') {
+      throw new CgiOptionError('spawner', '"auto" or "child_process" here', 'native', native.reason);
+    }
+    if (!fallbackReported) {
+      fallbackReported = true;
+      config.logger.info(`using the child_process spawner: the native spawner is unavailable (${native.reason})`);
+    }
+  }
+  // Node's spawn passes on every descriptor the server inherited without close-on-exec.
+  warnAboutInheritedDescriptors(config.logger);
+  return createChildProcessSpawner();
+}
