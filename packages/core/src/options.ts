@@ -423,7 +423,13 @@ export function resolveCgiOptions(options: CgiOptions): CgiConfig {
   for (const key of Object.keys(given)) {
     if (!(names as string[]).includes(key)) {
       const known = names.join(', ');
-      throw new CgiOptionError(key, `a known option`, given[key], undefined, `unknown option "${key}" (known: ${known})`);
+      throw new CgiOptionError(
+        key,
+        `a known option`,
+        given[key],
+        undefined,
+        `unknown option "${key}" (known: ${known})`,
+      );
     }
   }
   const resolved: Record<string, unknown> = {};
