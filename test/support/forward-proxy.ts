@@ -1,43 +1,25 @@
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /**
- * A minimal forwarding HTTP proxy on 127.0.0.1 that connects onward from 127.0.0.2, so the
- * origin can tell the proxy (127.0.0.2) from the client (127.0.0.1). Like a real proxy it
- * appends the client's address to X-Forwarded-For and passes other headers on.
+ * Starts the forwarding proxy of `forward-proxy.mjs` as a separate process (a real peer, as
+ * nginx would be): it listens on 127.0.0.1, connects onward from 127.0.0.2, writes
+ * X-Forwarded-For/-Proto and passes every other header through.
  */
 export async function startForwardProxy(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
-    const target = new URL(req.url ?? '/');
-    const headers = { ...req.headers };
-    delete headers['proxy-connection'];
-    delete headers['proxy-authorization'];
-    const previous = headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = `${previous ? `${previous}, ` : ''}${req.socket.remoteAddress}`;
-    headers['x-forwarded-proto'] = 'http';
-    const upstream = httpRequest(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname + target.search,
-        method: req.method,
-        headers,
-        localAddress: '127.0.0.2',
-      },
-      (reply) => {
-        res.writeHead(reply.statusCode ?? 502, reply.rawHeaders);
-        reply.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
+  const proc = spawn(process.execPath, [fileURLToPath(new URL('./forward-proxy.mjs', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await new Promise<string>((resolve, reject) => {
+    proc.stdout.setEncoding('utf8').once('data', (line: string) => resolve(line.trim()));
+    proc.once('exit', (code) => reject(new Error(`forward proxy exited (${code})`)));
+  });
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGTERM');
+      await exited;
     },
   };
 }

@@ -1,11 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type CgiEvent, type CgiGateway, type CgiLogger, type CgiOptions, createCgiHandler } from '@cgibridge/core';
+import {
+  acceptExpectContinue,
+  type CgiEvent,
+  type CgiGateway,
+  type CgiLogger,
+  type CgiOptions,
+  createCgiHandler,
+  stripMount,
+} from '@cgibridge/core';
 import { cgi as expressCgi } from '@cgibridge/express';
 import { cgi as koaCgi } from '@cgibridge/koa';
 import express5 from 'express';
 import express4 from 'express4';
 import Koa3 from 'koa';
+import mount from 'koa-mount';
 import Koa2 from 'koa2';
 
 /** A logger that keeps every line, for asserting on what the operator sees. */
@@ -45,11 +54,17 @@ export interface Adapter {
   /**
    * Starts a server with the gateway at `options.mountPath`, and behind it a modern route
    * answering `/modern/*` and `/cgi-bin/modern/*` with JSON `{ modern, method, url }`.
+   * With `guard`, the app's own access check answers 401 for that path prefix first, mounted
+   * the framework's usual way (Express `app.use(path)`, koa-mount).
    */
-  start(options: CgiOptions): Promise<TestServer>;
+  start(options: CgiOptions, extras?: { guard?: string }): Promise<TestServer>;
 }
 
+const GUARDED = 'guarded by the app\n';
+
 async function listen(server: Server): Promise<number> {
+  // Every host decides on Expect: 100-continue itself (the helper the adapters document).
+  acceptExpectContinue(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
 }
@@ -86,11 +101,15 @@ function modern(method: string, url: string): { status: number; type: string; bo
 /** The plain `node:http` handler, with a "modern" route behind it via `next()`. */
 export const nodeAdapter: Adapter = {
   name: 'node:http',
-  async start(options) {
+  async start(options, { guard } = {}) {
     const logger = new MemoryLogger();
     const events: CgiEvent[] = [];
     const handler = createCgiHandler({ ...options, logger, onEvent: (event) => events.push(event) });
     const server = createServer((req, res) => {
+      if (guard !== undefined && stripMount((req.url ?? '/').split('?')[0] as string, guard) !== null) {
+        res.writeHead(401).end(GUARDED);
+        return;
+      }
       handler(req, res, () => {
         const reply = modern(req.method ?? 'GET', req.url ?? '/');
         res.writeHead(reply.status, { 'Content-Type': reply.type });
@@ -105,7 +124,7 @@ export const nodeAdapter: Adapter = {
 function expressAdapter(name: string, createApp: () => import('express').Express): Adapter {
   return {
     name,
-    async start(options) {
+    async start(options, { guard } = {}) {
       const logger = new MemoryLogger();
       const events: CgiEvent[] = [];
       const { mountPath = '', ...rest } = options;
@@ -113,6 +132,7 @@ function expressAdapter(name: string, createApp: () => import('express').Express
       const app = createApp();
       // Express matches paths case-insensitively unless told otherwise; the suite expects exact mounts.
       app.set('case sensitive routing', true);
+      if (guard !== undefined) app.use(guard, (_req, res) => void res.status(401).send(GUARDED));
       if (mountPath === '') app.use(middleware);
       else app.use(mountPath, middleware);
       app.use((req, res) => {
@@ -129,12 +149,20 @@ function expressAdapter(name: string, createApp: () => import('express').Express
 function koaAdapter(name: string, Koa: typeof Koa3): Adapter {
   return {
     name,
-    async start(options) {
+    async start(options, { guard } = {}) {
       const logger = new MemoryLogger();
       const events: CgiEvent[] = [];
       const middleware = koaCgi({ ...options, logger, onEvent: (event) => events.push(event) });
       const app = new Koa();
       app.silent = true;
+      if (guard !== undefined) {
+        app.use(
+          mount(guard, (ctx) => {
+            ctx.status = 401;
+            ctx.body = GUARDED;
+          }),
+        );
+      }
       app.use(middleware);
       app.use((ctx) => {
         const reply = modern(ctx.method, ctx.url);

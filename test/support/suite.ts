@@ -12,7 +12,7 @@ export interface SuiteContext {
   /** `origin + path`. */
   url(path: string): string;
   /** Starts an extra server with other options (closed after the file). */
-  start(options: Partial<CgiOptions>): Promise<TestServer>;
+  start(options: Partial<CgiOptions>, extras?: { guard?: string }): Promise<TestServer>;
 }
 
 /** Default gateway options for the fixtures: mounted at /cgi-bin. */
@@ -46,8 +46,8 @@ export function conformance(title: string, body: (ctx: SuiteContext) => void, ex
         return root as ScriptRoot;
       },
       url: (path) => `${(server as TestServer).origin}${path}`,
-      async start(options) {
-        const started = await adapter.start({ ...defaultOptions(root as ScriptRoot), ...options });
+      async start(options, extras) {
+        const started = await adapter.start({ ...defaultOptions(root as ScriptRoot), ...options }, extras);
         others.push(started);
         return started;
       },

@@ -1,5 +1,8 @@
 import { parseArgs } from 'node:util';
-import type { CgiChunkedMode, CgiOptions } from '@cgibridge/core';
+import type { CgiOptions } from '@cgibridge/core';
+import { OPTION_FLAGS, type OptionFlag, UsageError } from './flags.js';
+
+export { parseDuration, parseSize, UsageError } from './flags.js';
 
 /** What `cgibridge serve` was asked to do. */
 export interface ServeCommand {
@@ -7,7 +10,7 @@ export interface ServeCommand {
   readonly port: number;
   readonly host: string;
   readonly quiet: boolean;
-  readonly options: CgiOptions & { root: string; mountPath: string };
+  readonly options: CgiOptions & { mountPath: string };
 }
 
 /** `cgibridge --help`, `cgibridge serve --help` or `cgibridge --version`. */
@@ -15,9 +18,22 @@ export interface InfoCommand {
   readonly command: 'help' | 'serve-help' | 'version';
 }
 
-/** A usage mistake: exit 2 with this one-line message and the usage. */
-export class UsageError extends Error {
-  override name = 'UsageError';
+/** Flags of the server itself, not of the gateway. */
+const SERVER_FLAGS = {
+  port: { type: 'string', arg: '<n>', help: 'port to listen on (default: $PORT or 8080; 0 picks a free one)' },
+  host: { type: 'string', arg: '<addr>', help: 'address to listen on (default: 127.0.0.1)' },
+  quiet: { type: 'boolean', help: 'do not log one line per request' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  version: { type: 'boolean', help: 'show the version' },
+} as const;
+
+type Entry = [name: keyof CgiOptions, flag: OptionFlag<unknown>];
+const GATEWAY_FLAGS = (Object.entries(OPTION_FLAGS) as Array<[keyof CgiOptions, OptionFlag<unknown> | null]>).filter(
+  (entry): entry is Entry => entry[1] !== null && entry[1].flag.startsWith('--'),
+);
+
+function helpLine(flag: string, arg: string | undefined, help: string): string {
+  return `  ${`${flag}${arg ? ` ${arg}` : ''}`.padEnd(29)}${help}`;
 }
 
 export const USAGE = `Usage: cgibridge serve <dir> [options]
@@ -30,67 +46,47 @@ Commands:
 Run "cgibridge serve --help" for the options.`;
 
 export const SERVE_USAGE = `Usage: cgibridge serve <dir> [options]
+       cgibridge serve --script <file> [options]
 
 Options:
-  --port <n>                   port to listen on (default: $PORT or 8080; 0 picks a free one)
-  --host <addr>                address to listen on (default: 127.0.0.1)
-  --mount <path>               URL prefix of the scripts (default: /cgi-bin; "/" for the whole site)
-  --timeout <duration>         wall-clock limit per script: 500ms, 10s, 2m (default: 30s)
-  --kill-grace <duration>      wait between SIGTERM and SIGKILL (default: 2s)
-  --max-concurrent <n>         scripts running at once; more get 503 (default: 64)
-  --max-request-body <size>    largest request body: 512kb, 10mb, 1gb, unlimited (default: 10mb)
-  --chunked-requests <mode>    chunked uploads: buffer, stream or reject (default: buffer)
-  --env <KEY=VALUE>            set a variable for every script (repeatable)
-  --inherit-env <NAME>         pass the server's variable NAME on to scripts (repeatable)
-  --interpreter <.ext=cmd>     run *.ext with cmd, e.g. .py=python3 or ".pl=perl -T" (repeatable)
-  --index <name>               script to run for a directory URL, e.g. index.cgi (repeatable)
-  --trust-proxy <addr>         believe X-Forwarded-* from this address or CIDR range (repeatable)
-  --document-root <dir>        DOCUMENT_ROOT, and where PATH_TRANSLATED maps PATH_INFO
-  --pass-authorization         pass the Authorization header as HTTP_AUTHORIZATION
-  --command-args               turn an indexed query (no "=") into script arguments (RFC 3875 4.4)
-  --nph                        let nph-* scripts print their own HTTP status line
-  --quiet                      do not log one line per request
-  -h, --help                   show this help
-  --version                    show the version
+${[
+  ...Object.entries(SERVER_FLAGS)
+    .slice(0, 2)
+    .map(([name, spec]) => helpLine(`--${name}`, 'arg' in spec ? spec.arg : undefined, spec.help)),
+  ...GATEWAY_FLAGS.map(([, spec]) => helpLine(spec.flag, spec.arg, spec.help)),
+  ...Object.entries(SERVER_FLAGS)
+    .slice(2)
+    .map(([name, spec]) => helpLine(`${'short' in spec ? `-${spec.short}, ` : ''}--${name}`, undefined, spec.help)),
+].join('\n')}
 
 Durations take ms, s or m (a bare number is milliseconds); sizes take b, kb, mb or gb (1kb = 1024 bytes).
 Scripts run directly (shebang line, executable bit) unless --interpreter maps their extension.`;
 
-/** Parses `500ms`, `10s`, `2m` (a bare number is milliseconds). */
-export function parseDuration(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (m === null) throw new UsageError(`${flag} must be a duration like 500ms, 10s or 2m (got "${text}")`);
-  const factor = m[2] === 'm' ? 60_000 : m[2] === 's' ? 1000 : 1;
-  const ms = Math.round(Number(m[1]) * factor);
-  if (ms < 1) throw new UsageError(`${flag} must be at least 1ms (got "${text}")`);
-  return ms;
-}
-
-/** Parses `512kb`, `10mb`, `1gb`, a bare byte count, or `unlimited`. */
-export function parseSize(flag: string, text: string): number {
-  if (/^(unlimited|infinity)$/i.test(text.trim())) return Number.POSITIVE_INFINITY;
-  const m = /^(\d+(?:\.\d+)?)(b|kb|k|mb|m|gb|g)?$/i.exec(text.trim());
-  if (m === null) throw new UsageError(`${flag} must be a size like 512kb, 10mb or 1gb (got "${text}")`);
-  const unit = (m[2] ?? 'b').toLowerCase()[0];
-  const factor = unit === 'g' ? 1024 ** 3 : unit === 'm' ? 1024 ** 2 : unit === 'k' ? 1024 : 1;
-  return Math.floor(Number(m[1]) * factor);
-}
-
-function parseCount(flag: string, text: string, min: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min) {
-    throw new UsageError(`${flag} must be a whole number >= ${min} (got "${text}")`);
+function parseSpec(argv: readonly string[]) {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
+  for (const [name, spec] of Object.entries(SERVER_FLAGS)) {
+    options[name] = { type: spec.type, ...('short' in spec ? { short: spec.short } : {}) };
   }
-  return Number(text);
+  for (const [, spec] of GATEWAY_FLAGS) {
+    options[spec.flag.slice(2)] = { type: spec.arg ? 'string' : 'boolean', multiple: spec.multiple === true };
+  }
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
+  } catch (error) {
+    // parseArgs explains at length; the first sentence names the flag.
+    throw new UsageError(((error as Error).message.split('\n')[0] ?? '').replace(/\. .*$/, ''));
+  }
 }
 
-function pairs(flag: string, items: readonly string[], check: (key: string) => boolean): Array<[string, string]> {
-  return items.map((item) => {
-    const eq = item.indexOf('=');
-    const key = item.slice(0, eq);
-    if (eq <= 0 || !check(key))
-      throw new UsageError(`${flag} must look like ${flag === '--env' ? 'KEY=VALUE' : '.ext=command'} (got "${item}")`);
-    return [key, item.slice(eq + 1)];
-  });
+/** The gateway options the flags ask for, each parsed by its own entry in the flag table. */
+function gatewayOptions(values: Record<string, unknown>, dir: string | undefined): CgiOptions & { mountPath: string } {
+  const options: Record<string, unknown> = { mountPath: '/cgi-bin' };
+  if (dir !== undefined) options.root = dir;
+  for (const [name, spec] of GATEWAY_FLAGS) {
+    const value = values[spec.flag.slice(2)];
+    if (value !== undefined) options[name] = (spec.parse as (value: unknown) => unknown)(value);
+  }
+  return options as CgiOptions & { mountPath: string };
 }
 
 /**
@@ -101,14 +97,7 @@ export function parseCommandLine(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): ServeCommand | InfoCommand {
-  let parsed: ReturnType<typeof parseSpec>;
-  try {
-    parsed = parseSpec(argv);
-  } catch (error) {
-    // parseArgs explains at length; the first sentence names the flag.
-    throw new UsageError(((error as Error).message.split('\n')[0] ?? '').replace(/\. .*$/, ''));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseSpec(argv);
   if (values.version) return { command: 'version' };
   const [command, dir, ...extra] = positionals;
   if (command === undefined) {
@@ -117,87 +106,22 @@ export function parseCommandLine(
   }
   if (command !== 'serve') throw new UsageError(`unknown command "${command}": expected "serve <dir>"`);
   if (values.help) return { command: 'serve-help' };
-  if (dir === undefined) throw new UsageError('serve needs the directory of scripts: cgibridge serve <dir>');
+  if (dir === undefined && values.script === undefined) {
+    throw new UsageError('serve needs the directory of scripts: cgibridge serve <dir> (or --script <file>)');
+  }
+  if (dir !== undefined && values.script !== undefined) {
+    throw new UsageError('serve takes either <dir> or --script <file>, not both');
+  }
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-
-  const options: CgiOptions & { root: string; mountPath: string } = {
-    root: dir,
-    mountPath: values.mount ?? '/cgi-bin',
-  };
-  if (values.timeout !== undefined) options.timeout = parseDuration('--timeout', values.timeout);
-  if (values['kill-grace'] !== undefined) options.killGrace = parseDuration('--kill-grace', values['kill-grace']);
-  if (values['max-concurrent'] !== undefined) {
-    options.maxConcurrent = parseCount('--max-concurrent', values['max-concurrent'], 1);
-  }
-  if (values['max-request-body'] !== undefined) {
-    options.maxRequestBody = parseSize('--max-request-body', values['max-request-body']);
-  }
-  if (values['chunked-requests'] !== undefined) {
-    const mode = values['chunked-requests'];
-    if (!['buffer', 'stream', 'reject'].includes(mode)) {
-      throw new UsageError(`--chunked-requests must be buffer, stream or reject (got "${mode}")`);
-    }
-    options.chunkedRequests = mode as CgiChunkedMode;
-  }
-  if (values.env !== undefined) {
-    options.env = Object.fromEntries(pairs('--env', values.env, (key) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)));
-  }
-  if (values['inherit-env'] !== undefined) options.inheritEnv = values['inherit-env'];
-  if (values.interpreter !== undefined) {
-    options.interpreters = Object.fromEntries(
-      pairs('--interpreter', values.interpreter, (key) => /^\.[A-Za-z0-9_+-]+$/.test(key)).map(([ext, command]) => {
-        const argv = command.trim().split(/\s+/).filter(Boolean);
-        if (argv.length === 0) throw new UsageError(`--interpreter ${ext}= needs a command`);
-        return [ext, argv];
-      }),
-    );
-  }
-  if (values.index !== undefined) options.index = values.index;
-  if (values['trust-proxy'] !== undefined) options.trustProxy = values['trust-proxy'];
-  if (values['document-root'] !== undefined) options.documentRoot = values['document-root'];
-  if (values['pass-authorization']) options.passAuthorization = true;
-  if (values['command-args']) options.commandArgs = true;
-  if (values.nph) options.nph = true;
-
-  const portText = values.port ?? env.PORT ?? '8080';
+  const portText = (values.port as string | undefined) ?? env.PORT ?? '8080';
   if (!/^\d+$/.test(portText) || Number(portText) > 65535) {
     throw new UsageError(`--port must be a port number 0-65535 (got "${portText}")`);
   }
   return {
     command: 'serve',
     port: Number(portText),
-    host: values.host ?? '127.0.0.1',
+    host: (values.host as string | undefined) ?? '127.0.0.1',
     quiet: values.quiet === true,
-    options,
+    options: gatewayOptions(values, dir),
   };
-}
-
-function parseSpec(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      mount: { type: 'string' },
-      timeout: { type: 'string' },
-      'kill-grace': { type: 'string' },
-      'max-concurrent': { type: 'string' },
-      'max-request-body': { type: 'string' },
-      'chunked-requests': { type: 'string' },
-      env: { type: 'string', multiple: true },
-      'inherit-env': { type: 'string', multiple: true },
-      interpreter: { type: 'string', multiple: true },
-      index: { type: 'string', multiple: true },
-      'trust-proxy': { type: 'string', multiple: true },
-      'document-root': { type: 'string' },
-      'pass-authorization': { type: 'boolean' },
-      'command-args': { type: 'boolean' },
-      nph: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean' },
-    },
-  });
 }

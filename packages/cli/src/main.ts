@@ -1,24 +1,16 @@
 import { closeSync, readFileSync } from 'node:fs';
-import { consoleLogger, listInheritedDescriptors } from '@cgibridge/core';
+import { CgiOptionError, consoleLogger, listInheritedDescriptors } from '@cgibridge/core';
 import { parseCommandLine, SERVE_USAGE, USAGE, UsageError } from './args.js';
+import { OPTION_FLAGS } from './flags.js';
 import { serve } from './serve.js';
 
-/** Gateway option names as the CLI user knows them. */
-const FLAGS: Record<string, string> = {
-  root: '<dir>',
-  mountPath: '--mount',
-  timeout: '--timeout',
-  killGrace: '--kill-grace',
-  maxConcurrent: '--max-concurrent',
-  maxRequestBody: '--max-request-body',
-  chunkedRequests: '--chunked-requests',
-  env: '--env',
-  inheritEnv: '--inherit-env',
-  interpreters: '--interpreter',
-  index: '--index',
-  trustProxy: '--trust-proxy',
-  documentRoot: '--document-root',
-};
+/** A wrong option value, in the words of the flag that gave it. */
+function flagMessage(error: unknown): string {
+  if (!(error instanceof CgiOptionError)) return (error as Error).message.replace(/^cgibridge: /, '');
+  const name = /^[A-Za-z]+/.exec(error.option)?.[0] as keyof typeof OPTION_FLAGS;
+  const flag = OPTION_FLAGS[name]?.flag ?? error.option;
+  return `${flag} must be ${error.expected} (got ${error.received})${error.detail ? `: ${error.detail}` : ''}`;
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -53,11 +45,8 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   try {
     running = await serve(command);
   } catch (error) {
-    // Wrong option values (TypeError from the gateway) and listen errors: one line, no stack.
-    const message = (error as Error).message
-      .replace(/^cgibridge: /, '')
-      .replace(/option "(\w+)(\[[^\]]*\])?"/, (whole, name: string) => FLAGS[name] ?? whole);
-    process.stderr.write(`cgibridge: ${message}\n`);
+    // Wrong option values (from the gateway) and listen errors: one line, no stack.
+    process.stderr.write(`cgibridge: ${flagMessage(error)}\n`);
     return error instanceof TypeError ? 2 : 1;
   }
   const stop = (signal: NodeJS.Signals) => {

@@ -1,7 +1,15 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
-import { type CgiEndEvent, type CgiLogger, consoleLogger, createCgiHandler, errorBody } from '@cgibridge/core';
+import {
+  acceptExpectContinue,
+  type CgiEndEvent,
+  type CgiHandler,
+  type CgiLogger,
+  consoleLogger,
+  createCgiHandler,
+  errorBody,
+} from '@cgibridge/core';
 import type { ServeCommand } from './args.js';
 import { fdBudget } from './fd-budget.js';
 
@@ -13,6 +21,9 @@ export interface RunningServer {
   /** Stops accepting connections, kills running scripts (process groups) and closes every connection. */
   close(): Promise<void>;
 }
+
+/** How long a client may take to send its request headers (slowloris): 10 s, checked every second. */
+const HEADERS_TIMEOUT = 10_000;
 
 function formatEnd(event: CgiEndEvent): string {
   const status =
@@ -27,9 +38,49 @@ function formatEnd(event: CgiEndEvent): string {
   return `${event.method} ${JSON.stringify(event.target).slice(1, -1)} ${status} ${event.durationMs}ms${exit}${error}`;
 }
 
+/** What the CLI answers outside the scripts: the site root points at the mount, anything else is 404. */
+function outsideMount(command: ServeCommand, handler: CgiHandler, logger: CgiLogger) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const mount = handler.gateway.config.mountPath;
+    if (mount !== '' && (req.url === '/' || req.url === '')) {
+      if (!command.quiet) logger.info(`${req.method} / 302`);
+      res.writeHead(302, { Location: `${mount}/`, 'Content-Length': '0' });
+      res.end();
+      return;
+    }
+    if (!command.quiet) logger.info(`${req.method} ${JSON.stringify(req.url).slice(1, -1)} 404`);
+    const body = errorBody(404);
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+}
+
+/**
+ * Caps the connections one peer may hold, so a few slow clients cannot take every connection
+ * the open-file limit allows. Trusted proxies are exempt: every client arrives through them.
+ */
+function capConnectionsPerPeer(server: Server, cap: number, trusted: (address: string) => boolean): void {
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const peer = socket.remoteAddress ?? '';
+    if (trusted(peer.replace(/^::ffff:(?=\d+\.)/, ''))) return;
+    const count = (open.get(peer) ?? 0) + 1;
+    if (count > cap) {
+      socket.destroy();
+      return;
+    }
+    open.set(peer, count);
+    socket.once('close', () => {
+      const left = (open.get(peer) ?? 1) - 1;
+      if (left === 0) open.delete(peer);
+      else open.set(peer, left);
+    });
+  });
+}
+
 /**
  * Starts the server `cgibridge serve` describes.
- * @throws TypeError when an option is wrong (message names it), or a listen error.
+ * @throws CgiOptionError (a TypeError) when an option is wrong (it names it), or a listen error.
  */
 export async function serve(command: ServeCommand, logger: CgiLogger = consoleLogger): Promise<RunningServer> {
   const wanted = command.options.maxConcurrent ?? 64;
@@ -43,55 +94,54 @@ export async function serve(command: ServeCommand, logger: CgiLogger = consoleLo
     ...command.options,
     maxConcurrent: budget.maxConcurrent,
     logger,
-    onEvent: command.quiet
-      ? undefined
-      : (event) => {
-          if (event.type === 'end') logger.info(formatEnd(event));
-        },
+    onEvent: command.quiet ? undefined : (event) => event.type === 'end' && logger.info(formatEnd(event)),
   });
-  const server = createServer((req, res) => {
-    handler(req, res, () => {
-      const mount = handler.gateway.config.mountPath;
-      if (mount !== '' && (req.url === '/' || req.url === '')) {
-        // The site root of a CLI that only serves a mount: point the visitor at it.
-        if (!command.quiet) logger.info(`${req.method} / 302`);
-        res.writeHead(302, { Location: `${mount}/`, 'Content-Length': '0' });
-        res.end();
-        return;
-      }
-      // Outside the mount: nothing here serves it.
-      if (!command.quiet) logger.info(`${req.method} ${JSON.stringify(req.url).slice(1, -1)} 404`);
-      const body = errorBody(404);
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-      res.end(body);
-    });
-  });
+  const { config } = handler.gateway;
+  const fallback = outsideMount(command, handler, logger);
+  // The script's own timeout bounds the upload too; this bounds a request nothing answers yet.
+  const requestTimeout = config.timeout === Number.POSITIVE_INFINITY ? 0 : config.timeout + config.killGrace + 1000;
+  const server = createServer(
+    {
+      headersTimeout: requestTimeout === 0 ? HEADERS_TIMEOUT : Math.min(HEADERS_TIMEOUT, requestTimeout),
+      requestTimeout,
+      connectionsCheckingInterval: 1000,
+    },
+    (req, res) => handler(req, res, () => fallback(req, res)),
+  );
+  // The gateway decides on Expect: 100-continue (413, 503, 404 before the upload is sent).
+  acceptExpectContinue(server);
   if (budget.maxConnections !== undefined) server.maxConnections = budget.maxConnections;
-  await new Promise<void>((done, fail) => {
+  // One peer gets at most a quarter of the connections the open-file limit allows.
+  capConnectionsPerPeer(server, Math.max(2, Math.floor((budget.maxConnections ?? 1024) / 4)), config.trustProxy);
+  await listen(server, command.port, command.host);
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}${config.mountPath}/`;
+  const what = config.script?.path ?? config.root?.path ?? resolve('.');
+  logger.info(`serving ${what} at ${url} (spawner: ${handler.gateway.spawner.name})`);
+  return { server, url, close: closer(server, handler) };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((done, fail) => {
     server.once('error', fail);
-    server.listen(command.port, command.host, () => {
+    server.listen(port, host, () => {
       server.off('error', fail);
       done();
     });
   });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}${command.options.mountPath.replace(/\/$/, '')}/`;
-  logger.info(`serving ${resolve(command.options.root)} at ${url}`);
+}
 
+function closer(server: Server, handler: CgiHandler): () => Promise<void> {
   let closing: Promise<void> | undefined;
-  return {
-    server,
-    url,
-    close() {
-      closing ??= (async () => {
-        const stopped = new Promise<void>((done) => server.close(() => done()));
-        server.closeIdleConnections();
-        await handler.gateway.close();
-        server.closeAllConnections();
-        await stopped;
-      })();
-      return closing;
-    },
+  return () => {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((done) => server.close(() => done()));
+      server.closeIdleConnections();
+      await handler.gateway.close();
+      server.closeAllConnections();
+      await stopped;
+    })();
+    return closing;
   };
 }

@@ -5,7 +5,7 @@ import { asCgiError, CgiError } from './errors.js';
 import { CgiEventSink } from './events.js';
 import { quoteForLog } from './logger.js';
 import { type CgiConfig, type CgiOptions, resolveCgiOptions } from './options.js';
-import { CgiProcessPool } from './process-pool.js';
+import { CgiProcessPool, type CgiSlot } from './process-pool.js';
 import type { CgiRequest } from './request.js';
 import { type PreparedBody, prepareBody } from './request-body.js';
 import { type CgiScriptMatch, canonicalPath, reconfine, resolveScript, splitCgiPath } from './resolve-script.js';
@@ -42,119 +42,133 @@ export interface CgiGateway {
   close(): Promise<void>;
 }
 
+/** What one gateway holds: its configuration, the run context, the spawner and the spool budget. */
+interface Engine extends CgiRunContext {
+  readonly spawner: CgiSpawner;
+  readonly budget: SpoolBudget;
+}
+
 /**
  * Creates the gateway engine. Options are validated here, once.
  * @throws CgiOptionError (a TypeError) naming a wrong option.
  */
 export function createCgiGateway(options: CgiOptions): CgiGateway {
   const config = resolveCgiOptions(options);
-  const context: CgiRunContext = {
+  const engine: Engine = {
     config,
     pool: new CgiProcessPool(config.maxConcurrent, config.killGrace),
     events: new CgiEventSink(config.onEvent, config.logger),
+    spawner: selectSpawner(config),
+    budget: new SpoolBudget(config.spoolBudget),
   };
-  const spawner = selectSpawner(config);
-  const budget = new SpoolBudget(config.spoolBudget);
-
-  /** Server-side failures are errors in the log; refusals of a bad request are only info. */
-  function failEarly(request: CgiRequest, start: number, error: unknown, scriptName?: string): never {
-    const failure = asCgiError(error);
-    const label = `${request.id} ${scriptName ?? `${request.method} ${quoteForLog(request.target)}`}`;
-    (failure.status >= 500 ? config.logger.error : config.logger.info)(`${label}: ${failure.message}`);
-    context.events.end(request, start, { scriptName, status: failure.status, errorCode: failure.code });
-    throw failure;
-  }
-
-  async function run(request: CgiRequest): Promise<CgiResult | null> {
-    const start = performance.now();
-    let found: Awaited<ReturnType<typeof find>>;
-    try {
-      found = await find(request);
-    } catch (error) {
-      failEarly(request, start, error);
-    }
-    if (found === null || 'kind' in found) {
-      if (found !== null) context.events.end(request, start, { status: found.status });
-      return found;
-    }
-    return execute(request, found.match, found.args, start);
-  }
-
-  /** The script a request names, a redirect the gateway answers itself, or `null`. */
-  async function find(request: CgiRequest) {
-    const segments = splitCgiPath(request.path);
-    const match = await resolveScript(segments, request.mountPath, config);
-    if (match === null) return null;
-    const query = request.query === '' ? '' : `?${request.query}`;
-    if ('directoryRedirect' in match) return clientRedirect(301, match.directoryRedirect + query);
-    // The framework (and any proxy in front) matched the raw path: a path that only decodes to
-    // the script would slip past a guard mounted on its plain spelling.
-    const canonical = canonicalPath(request.path);
-    if (canonical !== null) return clientRedirect(308, request.mountPath + canonical + query);
-    const commandArgs = config.commandArgs && (request.method === 'GET' || request.method === 'HEAD');
-    return { match, args: commandArgs ? parseCommandArgs(request.query) : [] };
-  }
-
-  async function execute(request: CgiRequest, match: CgiScriptMatch, args: readonly string[], start: number) {
-    let slot: ReturnType<CgiProcessPool['acquire']>;
-    try {
-      // The slot is taken before a chunked body is read: reading is bounded by slots, not connections.
-      slot = context.pool.acquire(request.chain?.slot);
-    } catch (error) {
-      failEarly(request, start, error, match.scriptName);
-    }
-    let body: PreparedBody | null = null;
-    let process: CgiProcess;
-    let client: string;
-    try {
-      const headers = collectHeaders(request.rawHeaders);
-      body = await prepareBody(request, headers, config, budget);
-      // After the last await before the spawn: a client that left is seen here or by the run,
-      // and a script moved out of the root while the body was read never starts.
-      if (request.signal.aborted)
-        throw new CgiError('ERR_CGI_CLIENT_GONE', 'client left before the script started; not run');
-      reconfine(match, config);
-      const env = createCgiEnv(request, match, config, headers, body);
-      client = env.REMOTE_ADDR as string;
-      process = await spawn(match, args, env);
-    } catch (error) {
-      body?.discard();
-      slot.release();
-      failEarly(request, start, error, match.scriptName);
-    }
-    const runStart = { request, match, process, spawner: spawner.name, body, slot, client, start };
-    return new ScriptRun(context, runStart).start();
-  }
-
-  async function spawn(match: CgiScriptMatch, args: readonly string[], env: Record<string, string>) {
-    try {
-      return await spawner.spawn({
-        command: match.command,
-        args: [...match.args, ...args],
-        env,
-        cwd: dirname(match.filename),
-        script: match.filename,
-        limits: config.limits,
-        credentials: config.runAs,
-      });
-    } catch (error) {
-      throw await explainSpawnError(match, error as NodeJS.ErrnoException);
-    }
-  }
-
   return {
     config,
-    spawner,
+    spawner: engine.spawner,
     get running() {
-      return context.pool.running;
+      return engine.pool.running;
     },
-    run,
+    run: (request) => run(engine, request),
     report(request, status, errorCode) {
-      context.events.end(request, performance.now(), { status, errorCode });
+      engine.events.end(request, performance.now(), { status, errorCode });
     },
     async close() {
-      await context.pool.close();
-      await spawner.close();
+      await engine.pool.close();
+      await engine.spawner.close();
     },
   };
+}
+
+/** Logs a failure before any run exists (server-side ones as errors, refusals as info), reports it, throws it. */
+function failEarly(engine: Engine, request: CgiRequest, start: number, error: unknown, scriptName?: string): never {
+  const failure = asCgiError(error);
+  const { logger } = engine.config;
+  const label = `${request.id} ${scriptName ?? `${request.method} ${quoteForLog(request.target)}`}`;
+  (failure.status >= 500 ? logger.error : logger.info)(`${label}: ${failure.message}`);
+  engine.events.end(request, start, { scriptName, status: failure.status, errorCode: failure.code });
+  throw failure;
+}
+
+async function run(engine: Engine, request: CgiRequest): Promise<CgiResult | null> {
+  const start = performance.now();
+  let found: Awaited<ReturnType<typeof find>>;
+  try {
+    found = await find(engine.config, request);
+  } catch (error) {
+    failEarly(engine, request, start, error);
+  }
+  if (found === null || 'kind' in found) {
+    if (found !== null) engine.events.end(request, start, { status: found.status });
+    return found;
+  }
+  return execute(engine, request, found.match, found.args, start);
+}
+
+/** The script a request names, a redirect the gateway answers itself, or `null`. */
+async function find(config: CgiConfig, request: CgiRequest) {
+  const segments = splitCgiPath(request.path);
+  const match = await resolveScript(segments, request.mountPath, config);
+  if (match === null) return null;
+  const query = request.query === '' ? '' : `?${request.query}`;
+  if ('directoryRedirect' in match) return clientRedirect(301, match.directoryRedirect + query);
+  // The framework (and any proxy in front) matched the raw path: a path that only decodes to
+  // the script would slip past a guard mounted on its plain spelling.
+  const canonical = canonicalPath(request.path);
+  if (canonical !== null) return clientRedirect(308, request.mountPath + canonical + query);
+  const commandArgs = config.commandArgs && (request.method === 'GET' || request.method === 'HEAD');
+  return { match, args: commandArgs ? parseCommandArgs(request.query) : [] };
+}
+
+/** Takes a slot, reads the body, checks the path again, builds the environment and starts the run. */
+async function execute(
+  engine: Engine,
+  request: CgiRequest,
+  match: CgiScriptMatch,
+  args: readonly string[],
+  start: number,
+): Promise<CgiResult> {
+  let slot: CgiSlot;
+  try {
+    // The slot is taken before a chunked body is read: reading is bounded by slots, not connections.
+    slot = engine.pool.acquire(request.chain?.slot);
+  } catch (error) {
+    failEarly(engine, request, start, error, match.scriptName);
+  }
+  let body: PreparedBody | null = null;
+  let process: CgiProcess;
+  let client: string;
+  try {
+    const headers = collectHeaders(request.rawHeaders);
+    body = await prepareBody(request, headers, engine.config, engine.budget);
+    // After the last await before the spawn: a client that left is seen here or by the run,
+    // and a script moved out of the root while the body was read never starts.
+    if (request.signal.aborted) {
+      throw new CgiError('ERR_CGI_CLIENT_GONE', 'client left before the script started; not run');
+    }
+    reconfine(match, engine.config);
+    const env = createCgiEnv(request, match, engine.config, headers, body);
+    client = env.REMOTE_ADDR as string;
+    process = await spawn(engine, match, args, env);
+  } catch (error) {
+    body?.discard();
+    slot.release();
+    failEarly(engine, request, start, error, match.scriptName);
+  }
+  const runStart = { request, match, process, spawner: engine.spawner.name, body, slot, client, start };
+  return new ScriptRun(engine, runStart).start();
+}
+
+async function spawn(engine: Engine, match: CgiScriptMatch, args: readonly string[], env: Record<string, string>) {
+  try {
+    return await engine.spawner.spawn({
+      command: match.command,
+      args: [...match.args, ...args],
+      env,
+      cwd: dirname(match.filename),
+      script: match.filename,
+      limits: engine.config.limits,
+      credentials: engine.config.runAs,
+    });
+  } catch (error) {
+    throw await explainSpawnError(match, error as NodeJS.ErrnoException);
+  }
 }

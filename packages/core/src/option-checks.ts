@@ -14,6 +14,8 @@ export class CgiOptionError extends TypeError {
   readonly expected: string;
   /** What was given, shown briefly. */
   readonly received: string;
+  /** Why, when "must be" does not say it all (e.g. why the native spawner cannot load). */
+  readonly detail: string | undefined;
 
   /** @param message - replaces the usual "option X must be Y (got Z)" sentence. */
   constructor(option: string, expected: string, value: unknown, detail?: string, message?: string) {
@@ -25,6 +27,7 @@ export class CgiOptionError extends TypeError {
     this.option = option;
     this.expected = expected;
     this.received = received;
+    this.detail = detail;
   }
 }
 

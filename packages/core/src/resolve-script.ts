@@ -207,10 +207,7 @@ export function reconfine(match: CgiScriptMatch, config: CgiConfig): void {
     real = undefined;
   }
   if (real !== match.filename || !inside(real, config.scriptRoot.real)) {
-    throw new CgiError(
-      'ERR_CGI_FORBIDDEN_PATH',
-      `${match.scriptName}: refused, its real path changed before it could run`,
-    );
+    throw new CgiError('ERR_CGI_FORBIDDEN_PATH', 'refused: its real path changed while the request was read');
   }
 }
 
