@@ -30,7 +30,8 @@ function errnoError(code: string, syscall: string, path: string): NodeJS.ErrnoEx
 export function prlimitArgs(limits: CgiResourceLimits | undefined): string[] {
   if (limits === undefined) return [];
   const args: string[] = [];
-  if (limits.cpuSeconds !== undefined) args.push(`--cpu=${limits.cpuSeconds}`);
+  // SIGXCPU at the limit, SIGKILL a second later for a script that ignores it.
+  if (limits.cpuSeconds !== undefined) args.push(`--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`);
   if (limits.memoryBytes !== undefined) args.push(`--as=${limits.memoryBytes}`);
   if (limits.processes !== undefined) args.push(`--nproc=${limits.processes}`);
   return args.length === 0 ? [] : [...args, '--'];

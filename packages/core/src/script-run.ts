@@ -258,7 +258,7 @@ export class ScriptRun {
       const exit = this.#exit;
       const how =
         exit?.signal != null
-          ? `was killed by ${exit.signal}`
+          ? `was killed by ${exit.signal}${exit.signal === 'SIGXCPU' ? ' (its CPU time limit)' : ''}`
           : exit?.code != null
             ? `exited with status ${exit.code}`
             : 'closed its output';
@@ -278,7 +278,7 @@ export class ScriptRun {
     const { logger, killGrace } = this.context.config;
     if (exit.code !== null && exit.code !== 0 && this.#phase !== 'head' && this.#error === undefined) {
       logger.warn(`${this.#label}: exited with status ${exit.code}`);
-    } else if (exit.signal !== null && this.#error === undefined) {
+    } else if (exit.signal !== null && this.#phase !== 'head' && this.#error === undefined) {
       logger.warn(`${this.#label}: killed by ${exit.signal}`);
     }
     if (this.#outputOpen || !this.run.process.stderr.destroyed) {

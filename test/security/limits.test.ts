@@ -1,0 +1,63 @@
+import { chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { expect, it } from 'vitest';
+import { request } from '../support/http.js';
+import { securityGroup } from '../support/security.js';
+import { eventually } from '../support/suite.js';
+
+const MiB = 1024 * 1024;
+
+/** Processes (zombies included) whose real user id is `uid`. */
+function processesOf(uid: number): number {
+  let count = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const real = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1];
+      if (Number(real) === uid) count++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return count;
+}
+const root = process.getuid?.() === 0;
+
+securityGroup("security: per-script resource limits (Apache's RLimitCPU, RLimitMEM, RLimitNPROC)", (ctx) => {
+  it('applies the limits to the script before it runs', async () => {
+    const server = await ctx.start({ limits: { cpuSeconds: 7, memoryBytes: 300 * MiB, processes: 50 } });
+    const limits = (await request(`${server.origin}/cgi-bin/limits.sh`)).text;
+    expect(limits).toMatch(/Max cpu time\s+7\s+8\s+seconds/);
+    expect(limits).toMatch(new RegExp(`Max address space\\s+${300 * MiB}\\s+${300 * MiB}\\s+bytes`));
+    expect(limits).toMatch(/Max processes\s+50\s+50\s+processes/);
+  });
+
+  it('a CPU hog is stopped by the kernel at its CPU limit, and the server says so', async () => {
+    const server = await ctx.start({ limits: { cpuSeconds: 1 }, timeout: 20_000 });
+    expect((await ctx.probe('/cgi-bin/cpuhog.sh', {}, server.origin)).status).toBe(502);
+    await eventually(
+      () => /cpuhog\.sh: the script was killed by SIGXCPU \(its CPU time limit\)/.test(server.logger.text()),
+      5000,
+      'log',
+    );
+  });
+
+  it('a memory hog gets no more than its address-space limit', async () => {
+    const server = await ctx.start({ limits: { memoryBytes: 256 * MiB } });
+    expect((await ctx.probe('/cgi-bin/memhog.py', {}, server.origin)).text).toBe('MemoryError\n');
+    const unlimited = await ctx.probe('/cgi-bin/memhog.py');
+    expect(unlimited.text).toBe('allocated\n');
+  });
+
+  it.skipIf(!root)('a fork bomb run as another user stops at its process limit; the app keeps serving', async () => {
+    // The kernel does not apply RLIMIT_NPROC to root: scripts run as nobody, who must reach them.
+    chmodSync(dirname(ctx.root.root), 0o755);
+    const server = await ctx.start({ runAs: 'nobody', limits: { processes: 20 }, killGrace: 200 });
+    // RLIMIT_NPROC counts every process of the user: wait for the last run's to be gone.
+    await eventually(() => processesOf(65534) === 0, 10_000, "nobody's processes to be gone");
+    const started = Number((await ctx.probe('/cgi-bin/forks.py', {}, server.origin)).text);
+    expect(started).toBeGreaterThan(0);
+    expect(started).toBeLessThan(20);
+    expect((await ctx.probe('/cgi-bin/hello.sh', {}, server.origin)).status).toBe(200);
+  });
+});
