@@ -129,9 +129,11 @@ export declare const status: NativeStatus;
 export declare function spawn(request: NativeSpawnRequest, onExit: NativeExitCallback): NativeChild;
 
 /**
- * The same start, with the clone and exec on libuv's thread pool. Measured slower than
- * {@link spawn} for CGI-sized work on a 2-core machine (see the package README); kept
- * for servers whose main thread is the bottleneck.
- * @returns a promise of the child, rejected with the errors {@link spawn} throws.
+ * The same start, with the clone and exec on libuv's thread pool, so the vfork window
+ * blocks a pool thread instead of the event loop: 20-40 µs of main thread per spawn
+ * instead of 150-800, the same rate at concurrency 1 and up to twice the rate at
+ * concurrency 8 on a 2-core machine (see the package README). The one cgibridge uses.
+ * @returns a promise of the child, rejected with the errors {@link spawn} throws
+ *   (a malformed request too).
  */
 export declare function spawnAsync(request: NativeSpawnRequest, onExit: NativeExitCallback): Promise<NativeChild>;

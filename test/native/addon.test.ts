@@ -82,14 +82,8 @@ describe('loading', () => {
       load: { reason: fault, message: expect.stringMatching(message) },
       thrown: 'ERR_CGIBRIDGE_NATIVE_UNAVAILABLE',
     });
-    expect(() =>
-      createNativeSpawner({
-        status: { usable: false, reason: fault, message: 'x' },
-        spawn: () => {
-          throw new Error('unreachable');
-        },
-      }),
-    ).toThrow(/not usable/);
+    const unusable = { status: { usable: false, reason: fault, message: 'x' }, spawnAsync: () => Promise.reject() };
+    expect(() => createNativeSpawner(unusable)).toThrow(/not usable/);
   });
 });
 
@@ -196,6 +190,15 @@ describe('the addon API', () => {
       for (const fd of [child.stdin, child.stdout, child.stderr]) closeSync(fd);
     });
     expect(await exit).toEqual([null, 'SIGTERM']);
+  });
+
+  it.each([
+    ['execve', { file: '/nonexistent/x', cwd: '/' }, 'ENOENT', '/nonexistent/x'],
+    ['chdir', { file: '/bin/true', cwd: '/nonexistent-dir' }, 'ENOENT', '/nonexistent-dir'],
+  ])('spawn throws errno errors naming the failing call: %s', (syscall, request, code, path) => {
+    expect(() => native.spawn({ argv: ['x'], env: [], ...request }, () => {})).toThrow(
+      expect.objectContaining({ syscall, path, code, message: `${syscall} ${path} ${code}` }),
+    );
   });
 
   it('starts on the thread pool with spawnAsync, with the same errors', async () => {
