@@ -24,11 +24,16 @@ export type NativeUnavailableReason =
   /** No prebuilt addon for this platform and no compiled build (or `CGIBRIDGE_NATIVE_FAULT=no-addon`). */
   | 'no-addon'
   /** The kernel lacks `pidfd_open`/`waitid(P_PIDFD)`, Linux < 5.4 (or `CGIBRIDGE_NATIVE_FAULT=no-pidfd`). */
-  | 'no-pidfd';
+  | 'no-pidfd'
+  /**
+   * A trial spawn at load failed: the system refuses `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)`,
+   * as qemu-user does (or `CGIBRIDGE_NATIVE_FAULT=no-clone`).
+   */
+  | 'no-clone';
 
 /**
  * Whether the addon loaded and this kernel can run it, decided once when the package
- * is first required. `CGIBRIDGE_NATIVE_FAULT=platform|no-addon|no-pidfd` in the
+ * is first required. `CGIBRIDGE_NATIVE_FAULT=platform|no-addon|no-pidfd|no-clone` in the
  * environment at that moment pretends the corresponding failure (for tests).
  */
 export type NativeStatus =

@@ -6,7 +6,10 @@ const { constants } = require('node:os');
 const { getSystemErrorName } = require('node:util');
 
 /** Values of CGIBRIDGE_NATIVE_FAULT that pretend a fallback reason, for tests. */
-const FAULTS = new Set(['platform', 'no-addon', 'no-pidfd']);
+const FAULTS = new Set(['platform', 'no-addon', 'no-pidfd', 'no-clone']);
+
+const ENOSYS = 38;
+const EINVAL = 22;
 
 /** Signal number -> name ('SIGTERM'), from Node's own table. */
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));
@@ -20,6 +23,25 @@ function findAddon(fault) {
   // node-gyp-build: build/Release (a repository build) first, then prebuilds/<platform>-<arch>.
   const binding = require('node-gyp-build').resolve(__dirname);
   return { binding, addon: require(binding) };
+}
+
+/** The addon's probe (null: all good), or the failure a fault pretends. */
+function probe(addon, fault) {
+  if (fault === 'no-pidfd') return { errno: ENOSYS, syscall: 'pidfd_open' };
+  if (fault === 'no-clone') return { errno: EINVAL, syscall: 'clone' };
+  return addon.probe();
+}
+
+/** [reason, message] for a failed probe. */
+function explainProbe({ errno, syscall }) {
+  const what = `${syscall}: ${getSystemErrorName(-errno)}`;
+  if (syscall === 'pidfd_open' || syscall === 'waitid') {
+    return ['no-pidfd', `the kernel cannot watch a child through a pidfd (${what}); Linux 5.4 or later is needed`];
+  }
+  return [
+    'no-clone',
+    `a trial spawn failed (${what}): this system (an emulator or a sandbox?) refuses the vfork-style clone`,
+  ];
 }
 
 function load() {
@@ -40,13 +62,8 @@ function load() {
         `(${error.message.split('\n')[0]}); build it with: npm run build -w @cgibridge/native`,
     );
   }
-  const errno = fault === 'no-pidfd' ? 38 /* ENOSYS */ : found.addon.probe();
-  if (errno !== 0) {
-    return unusable(
-      'no-pidfd',
-      `the kernel cannot watch a child through a pidfd (pidfd_open/waitid P_PIDFD: ${getSystemErrorName(-errno)}); Linux 5.4 or later is needed`,
-    );
-  }
+  const failed = probe(found.addon, fault);
+  if (failed !== null) return unusable(...explainProbe(failed));
   const status = Object.freeze({
     usable: true,
     reason: null,

@@ -3,6 +3,7 @@
 // scripts, never hands a shebang-less file to /bin/sh, leaks nothing over many spawns.
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import native from '@cgibridge/native';
@@ -66,6 +67,7 @@ describe('loading', () => {
     ['platform', /Linux-only/],
     ['no-addon', /no prebuilt addon .* npm run build -w @cgibridge\/native/],
     ['no-pidfd', /pidfd.*ENOSYS.*Linux 5\.4/],
+    ['no-clone', /trial spawn failed \(clone: EINVAL\)/],
   ])('reports CGIBRIDGE_NATIVE_FAULT=%s as that reason, and core falls back', (fault, message) => {
     const program = `
       import { createRequire } from 'node:module';
@@ -199,6 +201,29 @@ describe('the addon API', () => {
     expect(() => native.spawn({ argv: ['x'], env: [], ...request }, () => {})).toThrow(
       expect.objectContaining({ syscall, path, code, message: `${syscall} ${path} ${code}` }),
     );
+  });
+
+  it('sizes the pipes when asked (F_SETPIPE_SZ), else leaves the kernel default', async () => {
+    const sizes = async (pipeSize?: number): Promise<string> => {
+      let out = '';
+      await new Promise<void>((resolve) => {
+        const program = 'import fcntl; print(fcntl.fcntl(0, 1032), fcntl.fcntl(1, 1032), fcntl.fcntl(2, 1032))';
+        const child = native.spawn(
+          { file: 'python3', argv: ['python3', '-c', program], env: ['PATH=/usr/bin:/bin'], cwd: '/', pipeSize },
+          () => {},
+        );
+        closeSync(child.stdin);
+        closeSync(child.stderr);
+        const stdout = new Socket({ fd: child.stdout, readable: true, writable: false });
+        stdout.on('data', (d: Buffer) => {
+          out += d;
+        });
+        stdout.on('close', () => resolve());
+      });
+      return out.trim();
+    };
+    expect(await sizes()).toBe('65536 65536 65536');
+    expect(await sizes(1024 * 1024)).toBe('1048576 1048576 1048576');
   });
 
   it('starts on the thread pool with spawnAsync, with the same errors', async () => {

@@ -37,7 +37,7 @@ export interface NativeChild {
 }
 
 /** Why {@link loadNativeSpawner} fell back: the addon's own reasons, or the package missing. */
-export type NativeUnavailableReason = 'not-installed' | 'platform' | 'no-addon' | 'no-pidfd';
+export type NativeUnavailableReason = 'not-installed' | 'platform' | 'no-addon' | 'no-pidfd' | 'no-clone';
 
 /** The outcome of {@link loadNativeSpawner}: a spawner, or why there is none. */
 export type NativeSpawnerLoad =

@@ -182,11 +182,20 @@ static napi_value js_spawn_async(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-/* probe(): 0 when the kernel has what the exit watch needs, else an errno. */
+/* probe(): null when this system can spawn, else { errno, syscall } of what failed. */
 static napi_value js_probe(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value result = NULL;
-  napi_create_int32(env, cgb_probe(), &result);
+  struct cgb_failure failure = {0, NULL};
+  napi_value result = NULL, value = NULL;
+  if (cgb_probe(&failure) == 0) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  napi_create_object(env, &result);
+  napi_create_int32(env, failure.error, &value);
+  napi_set_named_property(env, result, "errno", value);
+  napi_create_string_utf8(env, failure.syscall, NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, result, "syscall", value);
   return result;
 }
 

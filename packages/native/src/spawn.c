@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -163,13 +164,50 @@ int cgb_reap(int pidfd, int *code, int *signo) {
   return 1;
 }
 
-int cgb_probe(void) {
+/* pidfd_open (5.3) and waitid(P_PIDFD) (5.4), on ourselves. */
+static int probe_pidfd(struct cgb_failure *failure) {
   int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-  if (fd < 0) return errno;
+  if (fd < 0) {
+    failure->error = errno;
+    failure->syscall = "pidfd_open";
+    return -1;
+  }
   siginfo_t info;
   int error = waitid((idtype_t)P_PIDFD, (id_t)fd, &info, WEXITED | WNOHANG) == 0 ? 0 : errno;
   close(fd);
   /* ECHILD is the answer we expect (no process is its own child); EINVAL means the
-   * kernel has pidfd_open (5.3) but not waitid(P_PIDFD) (5.4). */
-  return error == ECHILD ? 0 : error == 0 ? 0 : error;
+   * kernel has pidfd_open but not waitid(P_PIDFD). */
+  if (error == 0 || error == ECHILD) return 0;
+  failure->error = error;
+  failure->syscall = "waitid";
+  return -1;
+}
+
+/*
+ * A trial spawn of a program that cannot exist (/dev/null is no directory): it must
+ * come back as execve's ENOTDIR, which proves the clone flags, the shared-memory
+ * report and the reaping work here. Emulators and sandboxes (qemu-user, gVisor)
+ * may refuse CLONE_VFORK|CLONE_PIDFD; better to know at load than at each request.
+ */
+static int probe_clone(struct cgb_failure *failure) {
+  static char *none[] = {NULL};
+  static char *candidates[] = {"/dev/null/cgibridge-probe", NULL};
+  struct cgb_request req = {
+      .file = candidates[0], .candidates = candidates, .argv = none, .envp = none, .cwd = "/"};
+  struct cgb_child child;
+  if (cgb_spawn(&req, &child, failure) == 0) {
+    /* Cannot happen: an exec of that path succeeded. Clean up all the same. */
+    kill(child.pid, SIGKILL);
+    reap_now(child.pid);
+    close(child.pidfd);
+    close_fds(child.fds, 3);
+    failure->error = EINVAL;
+    failure->syscall = "execve";
+    return -1;
+  }
+  return failure->error == ENOTDIR && strcmp(failure->syscall, "execve") == 0 ? 0 : -1;
+}
+
+int cgb_probe(struct cgb_failure *failure) {
+  return probe_pidfd(failure) == 0 && probe_clone(failure) == 0 ? 0 : -1;
 }

@@ -51,7 +51,10 @@ int cgb_spawn(const struct cgb_request *req, struct cgb_child *child, struct cgb
 /* Reaps a child without blocking: 1 with code and signo filled (the unused one -1), 0 while it runs, or -errno. */
 int cgb_reap(int pidfd, int *code, int *signo);
 
-/* 0 when pidfd_open and waitid(P_PIDFD) work on this kernel (Linux 5.4+), else the errno. */
-int cgb_probe(void);
+/*
+ * 0 when this system can run cgb_spawn: pidfd_open and waitid(P_PIDFD) (Linux 5.4+),
+ * and a trial clone that fails at execve as it should. Else -1 and *failure filled.
+ */
+int cgb_probe(struct cgb_failure *failure);
 
 #endif
