@@ -107,9 +107,17 @@ async function start(addon: NativeAddon, options: CgiSpawnOptions): Promise<CgiP
     settle({ code, signal: signal as NodeJS.Signals | null }),
   );
   const { pid } = child;
+  let streams: Pick<CgiProcess, 'stdin' | 'stdout' | 'stderr'>;
+  try {
+    streams = wrapStreams(child);
+  } catch (error) {
+    // Nobody could talk to it or wait for its output: it must not run on unattended.
+    signalGroup(pid, 'SIGKILL');
+    throw error;
+  }
   return {
     pid,
-    ...wrapStreams(child),
+    ...streams,
     exit,
     killGroup: (signal) => signalGroup(pid, signal),
     groupAlive: () => groupAlive(pid),
