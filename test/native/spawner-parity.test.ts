@@ -147,7 +147,7 @@ describe.each(spawnersUnderTest())('%s spawner', (_name, spawner) => {
         limits: { cpuSeconds: 7, memoryBytes: 1_000_000_000, processes: 50 },
       }),
     );
-    expect(ran.stdout).toMatch(/^Max cpu time +7 +7 +seconds/m);
+    expect(ran.stdout).toMatch(/^Max cpu time +7 +8 +seconds/m);
     expect(ran.stdout).toMatch(/^Max address space +1000000000 +1000000000 +bytes/m);
     expect(ran.stdout).toMatch(/^Max processes +50 +50 +processes/m);
   });

@@ -12,8 +12,9 @@ it('warns once, naming them, when the host process holds descriptors scripts wou
     const { createCgiHandler, listInheritedDescriptors } = await import(${JSON.stringify(CORE)});
     const lines = [];
     const logger = { debug() {}, info() {}, error() {}, warn: (m) => lines.push(m) };
-    createCgiHandler({ root: ${JSON.stringify(FIXTURES)}, logger });
-    createCgiHandler({ root: ${JSON.stringify(FIXTURES)}, logger });
+    // Only child_process passes such descriptors on; the native spawner closes all but 0-2.
+    createCgiHandler({ root: ${JSON.stringify(FIXTURES)}, logger, spawner: 'child_process' });
+    createCgiHandler({ root: ${JSON.stringify(FIXTURES)}, logger, spawner: 'child_process' });
     console.log(JSON.stringify({ lines, fds: listInheritedDescriptors() }));
   `;
   const result = spawnSync(

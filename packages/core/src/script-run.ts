@@ -275,14 +275,8 @@ export class ScriptRun {
 
   readonly #onExit = (exit: CgiExit): void => {
     this.#exit = exit;
-    const { logger, killGrace } = this.context.config;
-    if (exit.code !== null && exit.code !== 0 && this.#phase !== 'head' && this.#error === undefined) {
-      logger.warn(`${this.#label}: exited with status ${exit.code}`);
-    } else if (exit.signal !== null && this.#phase !== 'head' && this.#error === undefined) {
-      logger.warn(`${this.#label}: killed by ${exit.signal}`);
-    }
     if (this.#outputOpen || !this.run.process.stderr.destroyed) {
-      this.#linger = setTimeout(this.#lingerOver, killGrace);
+      this.#linger = setTimeout(this.#lingerOver, this.context.config.killGrace);
     }
     this.#checkEnded();
   };
@@ -373,6 +367,7 @@ export class ScriptRun {
   #checkEnded(): void {
     if (this.#ended || !this.#settled || this.#exit === undefined || this.#outputOpen) return;
     this.#ended = true;
+    this.#logExit(this.#exit);
     clearTimeout(this.#timer);
     if (this.run.process.stderr.destroyed) clearTimeout(this.#linger);
     this.run.request.signal.removeEventListener('abort', this.clientGone);
@@ -390,6 +385,14 @@ export class ScriptRun {
       localRedirect: this.#localRedirect,
     });
     this.#finished();
+  }
+
+  /** A response went out, and then the script failed: worth a line (a failure before it was already logged). */
+  #logExit(exit: CgiExit): void {
+    if (this.#error !== undefined) return;
+    const { logger } = this.context.config;
+    if (exit.code !== null && exit.code !== 0) logger.warn(`${this.#label}: exited with status ${exit.code}`);
+    else if (exit.signal !== null) logger.warn(`${this.#label}: killed by ${exit.signal}`);
   }
 
   #tooLarge(): CgiError {

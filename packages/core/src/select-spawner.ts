@@ -15,13 +15,13 @@ let fallbackReported = false;
 export function selectSpawner(config: CgiConfig): CgiSpawner {
   if (config.spawner !== 'child_process') {
     const native = loadNativeSpawner();
-    if ('spawner' in native) return native.spawner;
+    if (native.spawner !== undefined) return native.spawner;
     if (config.spawner === 'native') {
-      throw new CgiOptionError('spawner', '"auto" or "child_process" here', 'native', native.reason);
+      throw new CgiOptionError('spawner', '"auto" or "child_process" here', 'native', native.message);
     }
     if (!fallbackReported) {
       fallbackReported = true;
-      config.logger.info(`using the child_process spawner: the native spawner is unavailable (${native.reason})`);
+      config.logger.info(`using the child_process spawner: the native spawner is unavailable (${native.message})`);
     }
   }
   // Node's spawn passes on every descriptor the server inherited without close-on-exec.
