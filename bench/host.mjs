@@ -1,15 +1,16 @@
-// Starts one benchmark host on 127.0.0.1, port 0, serving bench/scripts under /cgi-bin, and
-// prints "listening <port>" (or "unavailable <why>"). One process per host, so the runner can
-// read each host's own memory.
+// Starts one benchmark host on 127.0.0.1, port 0, serving a scripts directory (default
+// bench/scripts) under /cgi-bin, and prints "listening <port>" (or "unavailable <why>"). One
+// process per host, so the runner can read each host's own memory. The runner copies this file
+// next to a baseline build, so the same harness serves the code of another git ref.
 //
-//   node host.mjs <floor|floor+|express(floor+)|koa(floor+)|cgibridge|express|koa|cgi|cgi-core>
+//   node host.mjs <floor|floor+|express(floor+)|koa(floor+)|cgibridge|express|koa|cgi|cgi-core> [scripts-dir]
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('./scripts/', import.meta.url));
+const ROOT = process.argv[3] ?? fileURLToPath(new URL('./scripts/', import.meta.url));
 const options = { root: ROOT, maxRequestBody: Number.POSITIVE_INFINITY, timeout: 120_000, logger: false };
 
 async function floor() {

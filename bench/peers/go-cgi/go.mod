@@ -1,0 +1,3 @@
+module cgibridge.bench/go-cgi
+
+go 1.19
