@@ -6,6 +6,22 @@
 export { parseCommandArgs } from './command-args.js';
 export { collectHeaders, createCgiEnv, SERVER_SOFTWARE } from './create-env.js';
 export { listInheritedDescriptors } from './descriptors.js';
+export {
+  type CgiDiagnosisCode,
+  type CgiEnvCommand,
+  type CgiFailureFacts,
+  type CgiFileKind,
+  type CgiFileProbe,
+  type CgiScriptDiagnosis,
+  type CgiShebang,
+  type CgiShebangContext,
+  checkShebang,
+  explainScriptFailure,
+  findOnPath,
+  isBinaryExecutable,
+  nodeFileProbe,
+  parseShebang,
+} from './diagnose-shebang.js';
 export { CgiError, type CgiErrorCode } from './errors.js';
 export { type CgiFrameworkOptions, createFrameworkGateway, routeLiteralPrefix, topApp } from './framework.js';
 export {
@@ -41,6 +57,7 @@ export {
   type CgiResponseHead,
   parseCgiHeaders,
 } from './parse-headers.js';
+export { type PythonRemovedModule, pythonModuleProblem, removedPythonModule } from './removed-modules.js';
 export { type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
 export { type CgiScriptMatch, resolveScript, splitCgiPath } from './resolve-script.js';
 export { errorBody, groupHeaders, sendCgiError, sendCgiResult } from './send-result.js';
