@@ -1,6 +1,7 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { consoleLogger, listInheritedDescriptors } from '@cgibridge/core';
 import { parseCommandLine, SERVE_USAGE, USAGE, UsageError } from './args.js';
+import { doctorMain } from './doctor/index.js';
 import { serve } from './serve.js';
 
 /** Gateway option names as the CLI user knows them. */
@@ -30,6 +31,8 @@ function version(): string {
  * commands; `serve` keeps running until SIGINT/SIGTERM, then exits 0.
  */
 export async function main(argv: readonly string[]): Promise<number | undefined> {
+  // One-shot subcommands with parsers of their own (they reuse serve's flags where they share them).
+  if (argv[0] === 'doctor') return doctorMain(argv.slice(1));
   let command: ReturnType<typeof parseCommandLine>;
   try {
     command = parseCommandLine(argv);
