@@ -2,6 +2,7 @@ import { closeSync, readFileSync } from 'node:fs';
 import { consoleLogger, listInheritedDescriptors } from '@cgibridge/core';
 import { parseCommandLine, SERVE_USAGE, USAGE, UsageError } from './args.js';
 import { doctorMain } from './doctor/index.js';
+import { importApacheMain } from './import-apache/index.js';
 import { serve } from './serve.js';
 
 /** Gateway option names as the CLI user knows them. */
@@ -33,6 +34,7 @@ function version(): string {
 export async function main(argv: readonly string[]): Promise<number | undefined> {
   // One-shot subcommands with parsers of their own (they reuse serve's flags where they share them).
   if (argv[0] === 'doctor') return doctorMain(argv.slice(1));
+  if (argv[0] === 'import-apache') return importApacheMain(argv.slice(1));
   let command: ReturnType<typeof parseCommandLine>;
   try {
     command = parseCommandLine(argv);
