@@ -15,6 +15,7 @@ export interface DoctorCommand {
   readonly json: boolean;
 }
 
+/** The text of `cgibridge doctor --help`. */
 export const DOCTOR_USAGE = `Usage: cgibridge doctor [<dir> | --script <file>] [options]
 
 Checks the CGI scripts in <dir> (default: the current directory), or one --script, the way an

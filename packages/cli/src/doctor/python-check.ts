@@ -83,7 +83,7 @@ interface CheckerReport {
 }
 
 function lastLine(text: string): string {
-  return text.trim().split('\n').pop()?.trim().slice(0, 200) ?? '';
+  return text.trim().split('\n').pop()?.trim() ?? '';
 }
 
 // An import line in source that did not compile: still worth naming what it imports.
@@ -105,13 +105,14 @@ export function scanImports(source: string): Array<{ name: string; line: number 
 export function pythonFindings(outcome: ProcessOutcome, interpreter: string, source: string, findings: Findings): void {
   let report: CheckerReport;
   try {
-    report = JSON.parse(outcome.stdout.toString('utf8')) as CheckerReport;
+    // The report is the last line: a sitecustomize or .pth file may print before it.
+    report = JSON.parse(lastLine(outcome.stdout.toString('utf8'))) as CheckerReport;
   } catch {
     const why = outcome.timedOut
       ? 'timed out'
       : outcome.spawnError !== undefined
         ? `cannot start (${outcome.spawnError})`
-        : lastLine(outcome.stderr) || `exit status ${outcome.exitCode}`;
+        : lastLine(outcome.stderr).slice(0, 200) || `exit status ${outcome.exitCode}`;
     findings.add(
       'interpreter',
       'error',

@@ -6,6 +6,7 @@ import { translate } from './translate.js';
 export { type ApacheConfig, readApacheConfig } from './evaluate.js';
 export { type Translation, translate } from './translate.js';
 
+/** The text of `cgibridge import-apache --help`. */
 export const IMPORT_APACHE_USAGE = `Usage: cgibridge import-apache <file> [options]
 
 Reads the CGI directives of an Apache httpd config (and the files it Includes) and prints the
