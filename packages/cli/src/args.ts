@@ -42,6 +42,8 @@ Serve the CGI scripts in <dir> (RFC 3875 CGI/1.1) on a plain Node HTTP server.
 
 Commands:
   serve <dir>                  run the scripts in <dir> under --mount
+  doctor [<dir>]               check the scripts for the classic CGI mistakes (see doctor --help)
+  import-apache <file>         translate an Apache config's CGI directives (see import-apache --help)
 
 Run "cgibridge serve --help" for the options.`;
 

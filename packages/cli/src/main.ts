@@ -1,7 +1,9 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { CgiOptionError, consoleLogger, listInheritedDescriptors } from '@cgibridge/core';
 import { parseCommandLine, SERVE_USAGE, USAGE, UsageError } from './args.js';
+import { doctorMain } from './doctor/index.js';
 import { OPTION_FLAGS } from './flags.js';
+import { importApacheMain } from './import-apache/index.js';
 import { serve } from './serve.js';
 
 /** A wrong option value, in the words of the flag that gave it. */
@@ -22,6 +24,9 @@ function version(): string {
  * commands; `serve` keeps running until SIGINT/SIGTERM, then exits 0.
  */
 export async function main(argv: readonly string[]): Promise<number | undefined> {
+  // One-shot subcommands with parsers of their own (they reuse serve's flags where they share them).
+  if (argv[0] === 'doctor') return doctorMain(argv.slice(1));
+  if (argv[0] === 'import-apache') return importApacheMain(argv.slice(1));
   let command: ReturnType<typeof parseCommandLine>;
   try {
     command = parseCommandLine(argv);

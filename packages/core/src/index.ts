@@ -7,6 +7,22 @@ export { createChildProcessSpawner } from './child-process-spawner.js';
 export { parseCommandArgs } from './command-args.js';
 export { collectHeaders, createCgiEnv, SERVER_SOFTWARE } from './create-env.js';
 export { listInheritedDescriptors } from './descriptors.js';
+export {
+  type CgiDiagnosisCode,
+  type CgiEnvCommand,
+  type CgiFailureFacts,
+  type CgiFileKind,
+  type CgiFileProbe,
+  type CgiScriptDiagnosis,
+  type CgiShebang,
+  type CgiShebangContext,
+  checkShebang,
+  explainScriptFailure,
+  findOnPath,
+  isBinaryExecutable,
+  nodeFileProbe,
+  parseShebang,
+} from './diagnose-shebang.js';
 export { type CgiHost, dispatchCgi, publicError } from './dispatch.js';
 export { CGI_ERRORS, CgiError, type CgiErrorCode } from './errors.js';
 export type { CgiEndEvent, CgiEvent, CgiHeadersEvent, CgiSpawnEvent } from './events.js';
@@ -42,6 +58,7 @@ export {
   parseCgiHeaders,
 } from './parse-headers.js';
 export type { CgiSlot } from './process-pool.js';
+export { type PythonRemovedModule, pythonModuleProblem, removedPythonModule } from './removed-modules.js';
 export { type CgiRedirectChain, type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
 export { type CgiScriptMatch, resolveScript, splitCgiPath } from './resolve-script.js';
 export type { CgiDocumentResult, CgiLocalRedirectResult, CgiResult } from './results.js';
