@@ -29,7 +29,7 @@ const SERVER_FLAGS = {
 
 type Entry = [name: keyof CgiOptions, flag: OptionFlag<unknown>];
 const GATEWAY_FLAGS = (Object.entries(OPTION_FLAGS) as Array<[keyof CgiOptions, OptionFlag<unknown> | null]>).filter(
-  (entry): entry is Entry => entry[1] !== null && entry[1].flag.startsWith('--'),
+  (entry): entry is Entry => entry[1]?.flag.startsWith('--') === true,
 );
 
 function helpLine(flag: string, arg: string | undefined, help: string): string {
