@@ -14,7 +14,7 @@ import {
   trustProxyOf,
 } from './option-checks.js';
 import type { CgiRequest } from './request.js';
-import type { CgiResourceLimits } from './spawner.js';
+import type { CgiResourceLimits, CgiSpawner } from './spawner.js';
 
 /** How to handle a request body sent with `Transfer-Encoding: chunked` (no length known in advance). */
 export const CHUNKED_MODES = ['buffer', 'stream', 'reject'] as const;
@@ -258,20 +258,15 @@ export const CGI_OPTIONS = {
     resolve: credentialsOf,
   }),
   /**
-   * Which spawner starts scripts: `'native'` (posix_spawn-style, from the optional `@cgibridge/native`;
-   * fails at creation when it cannot load), `'child_process'`, or `'auto'` (native when it loads, else
-   * child_process, saying why once). Default: `$CGIBRIDGE_SPAWNER`, else `'auto'`.
+   * Which spawner starts scripts: `'native'` (a vfork-style spawn from the optional
+   * `@cgibridge/native`; fails at creation when it cannot load), `'child_process'`, `'auto'` (native
+   * when it loads, else child_process, saying why once), or a {@link CgiSpawner} of your own (a test
+   * double, a custom sandbox). Default: `$CGIBRIDGE_SPAWNER`, else `'auto'`.
    */
-  spawner: option<CgiSpawnerMode, CgiSpawnerMode>({
-    summary: "`'auto'`, `'native'` or `'child_process'`; the environment variable `CGIBRIDGE_SPAWNER` sets the default",
+  spawner: option<CgiSpawnerMode | CgiSpawner, CgiSpawnerMode | CgiSpawner>({
+    summary: "`'auto'`, `'native'`, `'child_process'` or a `CgiSpawner`; `$CGIBRIDGE_SPAWNER` sets the default",
     default: "`'auto'`",
-    resolve: (value) =>
-      oneOf(
-        value === undefined ? 'CGIBRIDGE_SPAWNER' : 'spawner',
-        value ?? process.env.CGIBRIDGE_SPAWNER,
-        SPAWNER_MODES,
-        'auto',
-      ),
+    resolve: spawnerOf,
   }),
   /** Where log lines go; `false` silences them. Default: the console. */
   logger: option<CgiLogger | false, CgiLogger>({
@@ -380,6 +375,14 @@ function limitsOf(value: unknown): CgiResourceLimits | undefined {
     memoryBytes: get('memoryBytes', 'bytes'),
     processes: get('processes', 'processes'),
   };
+}
+
+function spawnerOf(value: unknown): CgiSpawnerMode | CgiSpawner {
+  if (typeof value === 'object' && value !== null && typeof (value as CgiSpawner).spawn === 'function') {
+    return value as CgiSpawner;
+  }
+  const name = value === undefined ? 'CGIBRIDGE_SPAWNER' : 'spawner';
+  return oneOf(name, value ?? process.env.CGIBRIDGE_SPAWNER, SPAWNER_MODES, 'auto');
 }
 
 function loggerOf(value: unknown): CgiLogger {

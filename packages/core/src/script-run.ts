@@ -347,6 +347,8 @@ export class ScriptRun {
         // Destroyed before the kill: a killed script closes stdout normally, which must not
         // look like a complete response.
         this.#body?.destroy(error);
+        // Drained from now on, so the end of the output is seen as soon as the group dies.
+        this.run.process.stdout.resume();
         this.#kill();
         return;
       default:

@@ -13,6 +13,7 @@ let fallbackReported = false;
  * @throws CgiOptionError when `native` was asked for and cannot load.
  */
 export function selectSpawner(config: CgiConfig): CgiSpawner {
+  if (typeof config.spawner === 'object') return config.spawner;
   if (config.spawner !== 'child_process') {
     const native = loadNativeSpawner();
     if (native.spawner !== undefined) return native.spawner;

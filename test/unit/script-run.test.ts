@@ -1,0 +1,305 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import {
+  type CgiDocumentResult,
+  type CgiEvent,
+  type CgiExit,
+  type CgiGateway,
+  type CgiProcess,
+  type CgiRequest,
+  type CgiSpawner,
+  createCgiGateway,
+} from '@cgibridge/core';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MemoryLogger } from '../support/servers.js';
+
+/** A process double: PassThrough stdio, an exit the test triggers, signals recorded, never a real kill. */
+class FakeProcess implements CgiProcess {
+  static next = 90_000;
+  readonly pid = FakeProcess.next++;
+  readonly stdin = new PassThrough();
+  readonly stdout = new PassThrough();
+  readonly stderr = new PassThrough();
+  readonly signals: string[] = [];
+  /** Whether anything of its process group is left (a background job). */
+  alive = true;
+  readonly exit: Promise<CgiExit>;
+  #exited: (exit: CgiExit) => void = () => {};
+
+  constructor() {
+    this.exit = new Promise((resolve) => {
+      this.#exited = resolve;
+    });
+  }
+  killGroup(signal: NodeJS.Signals): void {
+    this.signals.push(signal);
+  }
+  groupAlive(): boolean {
+    return this.alive;
+  }
+  /** The script prints `text` and, unless told otherwise, closes stdout and stderr. */
+  print(text: string): void {
+    this.stdout.write(text);
+  }
+  end(): void {
+    this.stdout.end();
+    this.stderr.end();
+  }
+  exitWith(code: number | null, signal: NodeJS.Signals | null = null): void {
+    this.#exited({ code, signal });
+  }
+}
+
+const root = mkdtempSync(join(tmpdir(), 'cgibridge-run-'));
+writeFileSync(join(root, 'x.sh'), '#!/bin/sh\n');
+chmodSync(join(root, 'x.sh'), 0o755);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let processes: FakeProcess[];
+let events: CgiEvent[];
+let logger: MemoryLogger;
+let gateway: CgiGateway;
+const spawner: CgiSpawner = {
+  name: 'fake',
+  async spawn() {
+    const process = new FakeProcess();
+    processes.push(process);
+    return process;
+  },
+  async close() {},
+};
+
+function start(options: { timeout?: number; killGrace?: number } = {}): void {
+  gateway = createCgiGateway({
+    root,
+    spawner,
+    logger,
+    timeout: 1000,
+    killGrace: 200,
+    ...options,
+    onEvent: (e) => events.push(e),
+  });
+}
+
+function requestFor(method = 'GET'): CgiRequest & { controller: AbortController } {
+  const controller = new AbortController();
+  return {
+    controller,
+    id: 'r1',
+    method,
+    target: '/x.sh',
+    mountPath: '',
+    path: '/x.sh',
+    query: '',
+    rawHeaders: ['Host', 'example.test'],
+    body: null,
+    httpVersion: '1.1',
+    remoteAddress: '127.0.0.1',
+    remotePort: 40000,
+    localAddress: '127.0.0.1',
+    localPort: 80,
+    secure: false,
+    signal: controller.signal,
+  };
+}
+
+/** Runs a request until its process exists. */
+async function begin(method = 'GET') {
+  const request = requestFor(method);
+  const before = processes.length;
+  const result = gateway.run(request);
+  result.catch(() => {});
+  await until(() => expect(processes.length).toBe(before + 1));
+  return { request, result, process: processes.at(-1) as FakeProcess };
+}
+
+function collect(body: Readable): Promise<{ text: string; error: Error | undefined }> {
+  return new Promise((resolve) => {
+    let text = '';
+    body.on('data', (chunk: Buffer) => {
+      text += chunk;
+    });
+    body.once('end', () => resolve({ text, error: undefined }));
+    body.once('error', (error) => resolve({ text, error }));
+  });
+}
+
+const ended = () => events.find((event) => event.type === 'end');
+
+/**
+ * Lets I/O callbacks and promises run until `check` passes, without moving the fake clock
+ * (vi.waitFor would advance it, firing the very timers under test).
+ */
+async function until(check: () => void): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      check();
+      return;
+    } catch (error) {
+      if (i === 2000) throw error;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+beforeEach(() => {
+  processes = [];
+  events = [];
+  logger = new MemoryLogger();
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ScriptRun (a fake process, fake timers)', () => {
+  it('timeout before the headers: 504, SIGTERM to the group, SIGKILL after killGrace, slot held until exit', async () => {
+    start();
+    const { result, process } = await begin();
+    await vi.advanceTimersByTimeAsync(1000);
+    await expect(result).rejects.toMatchObject({ code: 'ERR_CGI_TIMEOUT', status: 504 });
+    expect(process.signals).toEqual(['SIGTERM']);
+    expect(gateway.running).toBe(1);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(process.signals).toEqual(['SIGTERM', 'SIGKILL']);
+    process.end();
+    process.exitWith(null, 'SIGKILL');
+    await until(() => expect(gateway.running).toBe(0));
+    expect(ended()).toMatchObject({ status: 504, errorCode: 'ERR_CGI_TIMEOUT', signal: 'SIGKILL' });
+  });
+
+  it('timeout after the headers: the body errors (never looks complete) and the group is killed', async () => {
+    start();
+    const { result, process } = await begin();
+    process.print('Content-Type: text/plain\n\npart');
+    const { body } = (await result) as CgiDocumentResult;
+    const reading = collect(body as Readable);
+    await vi.advanceTimersByTimeAsync(1000);
+    const { text, error } = await reading;
+    expect(text).toBe('part');
+    expect(error).toMatchObject({ code: 'ERR_CGI_TIMEOUT' });
+    expect(process.signals[0]).toBe('SIGTERM');
+  });
+
+  it.each(['head', 'body'] as const)('client gone in the %s phase: killed, reported 499', async (phase) => {
+    start();
+    const { request, result, process } = await begin();
+    let body: Readable | null = null;
+    if (phase === 'body') {
+      process.print('Content-Type: text/plain\n\nx');
+      body = ((await result) as CgiDocumentResult).body;
+      body?.resume();
+    }
+    request.controller.abort();
+    if (phase === 'head') await expect(result).rejects.toMatchObject({ code: 'ERR_CGI_CLIENT_GONE' });
+    else await until(() => expect(body?.destroyed).toBe(true));
+    expect(process.signals).toEqual(['SIGTERM']);
+    process.end();
+    process.exitWith(null, 'SIGTERM');
+    await until(() => expect(ended()).toMatchObject({ errorCode: 'ERR_CGI_CLIENT_GONE' }));
+  });
+
+  it('client gone after a local redirect: the lingering hop is killed too', async () => {
+    start();
+    const { request, result, process } = await begin();
+    process.print('Location: /elsewhere\n\n');
+    expect(await result).toMatchObject({ kind: 'local-redirect', location: '/elsewhere' });
+    request.controller.abort();
+    expect(process.signals).toEqual(['SIGTERM']);
+  });
+
+  it('stdout ends before the header block: 502 naming the exit status', async () => {
+    start();
+    const { result, process } = await begin();
+    process.print('Content-Type: text/plain\n');
+    process.exitWith(3);
+    process.end();
+    await expect(result).rejects.toMatchObject({ code: 'ERR_CGI_NO_HEADERS' });
+    expect(logger.text()).toMatch(/exited with status 3 before ending its header block/);
+  });
+
+  it('exit while a background job holds stdout: output forwarded, then after killGrace the group killed and the body ended cleanly', async () => {
+    start();
+    const { result, process } = await begin();
+    process.print('Content-Type: text/plain\n\nbefore\n');
+    const reading = collect(((await result) as CgiDocumentResult).body as Readable);
+    process.exitWith(0);
+    await vi.advanceTimersByTimeAsync(100);
+    process.print('late\n');
+    expect(gateway.running).toBe(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await reading).toEqual({ text: 'before\nlate\n', error: undefined });
+    expect(process.signals).toEqual(['SIGTERM']);
+    expect(process.stdout.destroyed).toBe(true);
+    await until(() => expect(gateway.running).toBe(0));
+    expect(logger.text()).toMatch(/a background process still held the output 200 ms after the script exited/);
+  });
+
+  it('a job that escaped the group holds stdout: no signal for it, our end closed, the slot freed', async () => {
+    start();
+    const { result, process } = await begin();
+    process.print('Content-Type: text/plain\n\nanswer\n');
+    const reading = collect(((await result) as CgiDocumentResult).body as Readable);
+    process.alive = false;
+    process.exitWith(0);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await reading).toEqual({ text: 'answer\n', error: undefined });
+    expect(process.signals).toEqual([]);
+    await until(() => expect(gateway.running).toBe(0));
+    expect(logger.text()).toMatch(/left the script's process group/);
+  });
+
+  it('a declared Content-Length left unmet when the linger ends: the body errors', async () => {
+    start();
+    const { result, process } = await begin();
+    process.print('Content-Type: text/plain\nContent-Length: 10\n\nshort');
+    const reading = collect(((await result) as CgiDocumentResult).body as Readable);
+    process.exitWith(0);
+    await vi.advanceTimersByTimeAsync(200);
+    expect((await reading).error).toMatchObject({ code: 'ERR_CGI_RESPONSE_LENGTH' });
+  });
+
+  it('releases the slot only when the response is settled and the process is done, then reports the end once', async () => {
+    start();
+    const { result, process } = await begin();
+    process.print('Content-Type: text/plain\n\nhello');
+    const reading = collect(((await result) as CgiDocumentResult).body as Readable);
+    process.end();
+    await reading;
+    expect(gateway.running).toBe(1);
+    expect(ended()).toBeUndefined();
+    process.exitWith(0);
+    await until(() => expect(gateway.running).toBe(0));
+    expect(events.filter((event) => event.type === 'end')).toHaveLength(1);
+    expect(ended()).toMatchObject({ status: 200, exitCode: 0, bytesOut: 5, client: '127.0.0.1' });
+  });
+
+  it('never sends a pending SIGKILL to a process group whose pid a newer script took', async () => {
+    start();
+    const first = await begin();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(first.process.signals).toEqual(['SIGTERM']);
+    first.process.end();
+    first.process.exitWith(null, 'SIGTERM');
+    await until(() => expect(gateway.running).toBe(0));
+    // The kernel gives the old pid to the next script (pid_max is 32768 on many machines).
+    FakeProcess.next = first.process.pid;
+    const second = await begin();
+    expect(second.process.pid).toBe(first.process.pid);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(first.process.signals).toEqual(['SIGTERM']);
+    expect(second.process.signals).toEqual([]);
+  });
+
+  it('HEAD, 204 and 304 have no body; the output is drained so the script can finish', async () => {
+    start();
+    const { result, process } = await begin('HEAD');
+    process.print('Content-Type: text/plain\n\nignored');
+    expect(await result).toMatchObject({ status: 200, body: null });
+    process.end();
+    process.exitWith(0);
+    await until(() => expect(gateway.running).toBe(0));
+  });
+});
