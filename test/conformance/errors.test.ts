@@ -8,13 +8,31 @@ conformance('errors a CGI author can act on (SPEC §2, §5)', (ctx) => {
       'a shebang interpreter that does not exist',
       '/cgi-bin/missing-interpreter.sh',
       502,
-      /missing-interpreter\.sh: interpreter "\/usr\/bin\/cgibridge-no-such-interpreter" named in the shebang line not found/,
+      /missing-interpreter\.sh: the interpreter "\/usr\/bin\/cgibridge-no-such-interpreter" named in the shebang line does not exist; install cgibridge-no-such-interpreter or change the shebang/,
     ],
     [
       'a shebang saved with CRLF line endings',
       '/cgi-bin/crlf.sh',
       502,
-      /crlf\.sh: the shebang line ends with a carriage return \(file saved with CRLF line endings\)/,
+      /crlf\.sh: the shebang line ends with a carriage return \(CRLF line ends\).*; convert to LF, e\.g\. dos2unix crlf\.sh/,
+    ],
+    [
+      'a CRLF shebang in the env form (env exits 127, nothing printed)',
+      '/cgi-bin/crlf-env.py',
+      502,
+      /crlf-env\.py: the shebang line ends with a carriage return \(CRLF line ends\): env looks for a command named "python3\\r".*; convert to LF/,
+    ],
+    [
+      'an interpreter missing on the PATH scripts get, through env',
+      '/cgi-bin/env-missing.py',
+      502,
+      /env-missing\.py: "#!\/usr\/bin\/env cgibridge-python9": cgibridge-python9 is not on the PATH scripts get .*; install cgibridge-python9 on that PATH/,
+    ],
+    [
+      'a header block whose empty line is missing, quoted as soon as it is read',
+      '/cgi-bin/forgot-blank.sh',
+      502,
+      /forgot-blank\.sh: malformed header line "<h1>Hello<\/h1>" \(is the empty line that ends the headers missing before it\?\)/,
     ],
     [
       'a script without the executable bit',

@@ -136,6 +136,7 @@ async function execute(
   let body: PreparedBody | null = null;
   let process: CgiProcess;
   let client: string;
+  let pathEnv: string | undefined;
   try {
     const headers = collectHeaders(request.rawHeaders);
     body = await prepareBody(request, headers, engine.config, engine.budget);
@@ -147,13 +148,14 @@ async function execute(
     reconfine(match, engine.config);
     const env = createCgiEnv(request, match, engine.config, headers, body);
     client = env.REMOTE_ADDR as string;
+    pathEnv = env.PATH;
     process = await spawn(engine, match, args, env);
   } catch (error) {
     body?.discard();
     slot.release();
     failEarly(engine, request, start, error, match.scriptName);
   }
-  const runStart = { request, match, process, spawner: engine.spawner.name, body, slot, client, start };
+  const runStart = { request, match, process, spawner: engine.spawner.name, body, slot, client, pathEnv, start };
   return new ScriptRun(engine, runStart).start();
 }
 
@@ -169,6 +171,6 @@ async function spawn(engine: Engine, match: CgiScriptMatch, args: readonly strin
       credentials: engine.config.runAs,
     });
   } catch (error) {
-    throw await explainSpawnError(match, error as NodeJS.ErrnoException);
+    throw await explainSpawnError(match, error as NodeJS.ErrnoException, env.PATH);
   }
 }

@@ -58,9 +58,15 @@ export class CgiHeaderReader {
   #chunks: Buffer[] = [];
   #length = 0;
   #scanned = 0;
+  /** Complete lines checked so far, and where the next one starts. */
+  #lines = 0;
+  #lineStart = 0;
+  readonly #nph: boolean;
 
-  constructor(maxBytes: number) {
+  /** @param nph - the first line may be an `HTTP/1.x NNN` status line (see {@link parseCgiHeaders}). */
+  constructor(maxBytes: number, nph = false) {
     this.#maxBytes = maxBytes;
+    this.#nph = nph;
   }
 
   /** Bytes held so far. */
@@ -72,7 +78,9 @@ export class CgiHeaderReader {
    * Adds a chunk of output.
    * @returns `null` while the block is incomplete; else the block (latin1, so bytes
    *   survive as they are) and what followed it (the start of the body).
-   * @throws CgiError `ERR_CGI_HEADERS_TOO_LARGE` or `ERR_CGI_NO_HEADERS`.
+   * @throws CgiError `ERR_CGI_HEADERS_TOO_LARGE` or `ERR_CGI_NO_HEADERS`, or
+   *   `ERR_CGI_MALFORMED_HEADER` as soon as a complete line is not a header field (a script
+   *   that forgot the empty line and then keeps running is reported now, not at its exit).
    */
   push(chunk: Buffer): { block: string; rest: Buffer } | null {
     this.#chunks.push(chunk);
@@ -108,8 +116,47 @@ export class CgiHeaderReader {
     }
     // Keep the last two bytes in view: they may start the empty line.
     this.#scanned = Math.max(0, buffer.length - 2);
+    this.#checkLines(buffer);
     return null;
   }
+
+  /** Checks the lines completed since the last call, each as `parseCgiHeaders` would. */
+  #checkLines(buffer: Buffer): void {
+    for (let lf = buffer.indexOf(0x0a, this.#lineStart); lf !== -1; lf = buffer.indexOf(0x0a, this.#lineStart)) {
+      const line = buffer.toString('latin1', this.#lineStart, lf).replace(/\r$/, '');
+      if (!(this.#lines === 0 && this.#nph)) headerField(line, this.#lines);
+      this.#lines++;
+      this.#lineStart = lf + 1;
+    }
+  }
+}
+
+/**
+ * One `name: value` line of a header block, checked: an RFC 9110 token name, a value free of
+ * control characters. `index` is the line's place in the block (for the hint a body line gets).
+ * @throws CgiError `ERR_CGI_MALFORMED_HEADER` quoting the line, escaped.
+ */
+export function headerField(line: string, index: number): [name: string, value: string] {
+  const colon = line.indexOf(':');
+  if (colon <= 0) {
+    const hint = /^HTTP\/\d/.test(line)
+      ? ' (an HTTP status line: print "Status: NNN reason" instead, or use an nph- script with nph enabled)'
+      : index > 0
+        ? ' (is the empty line that ends the headers missing before it?)'
+        : '';
+    throw malformed('ERR_CGI_MALFORMED_HEADER', `malformed header line ${quoteForLog(line)}${hint}`);
+  }
+  const name = line.slice(0, colon);
+  if (!TOKEN.test(name)) {
+    const why =
+      line.startsWith(' ') || line.startsWith('\t') ? 'folded (continuation) header line' : 'invalid header name in';
+    throw malformed('ERR_CGI_MALFORMED_HEADER', `${why} ${quoteForLog(line)}`);
+  }
+  const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+  if (BAD_VALUE.test(value)) {
+    throw malformed('ERR_CGI_MALFORMED_HEADER', `control character in header value ${quoteForLog(line)}`);
+  }
+  return [name, value];
 }
 
 /**
@@ -148,23 +195,7 @@ export function parseCgiHeaders(block: string, nph = false): CgiResponseHead {
       [status, statusText] = statusOf(m[1] as string, m[2], line);
       continue;
     }
-    const colon = line.indexOf(':');
-    if (colon <= 0) {
-      const hint = /^HTTP\/\d/.test(line)
-        ? ' (an HTTP status line: print "Status: NNN reason" instead, or use an nph- script with nph enabled)'
-        : '';
-      throw malformed('ERR_CGI_MALFORMED_HEADER', `malformed header line ${quoteForLog(line)}${hint}`);
-    }
-    const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) {
-      const why =
-        line.startsWith(' ') || line.startsWith('\t') ? 'folded (continuation) header line' : 'invalid header name in';
-      throw malformed('ERR_CGI_MALFORMED_HEADER', `${why} ${quoteForLog(line)}`);
-    }
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-    if (BAD_VALUE.test(value)) {
-      throw malformed('ERR_CGI_MALFORMED_HEADER', `control character in header value ${quoteForLog(line)}`);
-    }
+    const [name, value] = headerField(line, i);
     fields++;
     const lower = name.toLowerCase();
     if (lower === 'status') {

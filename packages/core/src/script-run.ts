@@ -11,6 +11,7 @@ import type { PreparedBody } from './request-body.js';
 import type { CgiScriptMatch } from './resolve-script.js';
 import type { CgiResult } from './results.js';
 import { ScriptOutput } from './script-output.js';
+import { explainEarlyEnd } from './spawn-error.js';
 import type { CgiExit, CgiProcess } from './spawner.js';
 import { StdinFeed } from './stdin-feed.js';
 
@@ -30,6 +31,8 @@ export interface CgiRunStart {
   readonly slot: CgiSlot;
   /** `REMOTE_ADDR` as the script saw it. */
   readonly client: string;
+  /** `PATH` as the script got it (for explaining a missing interpreter). */
+  readonly pathEnv: string | undefined;
   /** `performance.now()` when the request arrived. */
   readonly start: number;
 }
@@ -80,6 +83,8 @@ export class ScriptRun {
   readonly #reader: CgiHeaderReader;
   readonly #feed: StdinFeed;
   readonly #label: string;
+  /** The last lines the script wrote to stderr (escaped), for explaining an early end. */
+  readonly #stderrTail: string[] = [];
   /** Settles when the run has ended: slot released, `end` emitted. */
   readonly done: Promise<void>;
 
@@ -89,7 +94,7 @@ export class ScriptRun {
   ) {
     const { config } = context;
     this.#label = `${run.request.id} ${run.match.scriptName}`;
-    this.#reader = new CgiHeaderReader(config.maxResponseHeaderBytes);
+    this.#reader = new CgiHeaderReader(config.maxResponseHeaderBytes, this.#nph());
     this.done = new Promise((resolve) => {
       this.#finished = resolve;
     });
@@ -115,7 +120,10 @@ export class ScriptRun {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    drainStderr(process.stderr, (line) => this.context.config.logger.warn(`${this.#label} stderr: ${line}`));
+    drainStderr(process.stderr, (line) => {
+      this.context.config.logger.warn(`${this.#label} stderr: ${line}`);
+      if (this.#stderrTail.push(line) > 20) this.#stderrTail.shift();
+    });
     process.stdout.on('data', this.#onHeaderData);
     process.stdout.once('close', this.#onOutputClosed);
     // destroy() after a timeout or a disconnect: handled by fail().
@@ -252,25 +260,33 @@ export class ScriptRun {
     this.#checkEnded();
   };
 
-  /** The output ended without a header block: say how, with the exit status when it comes soon. */
+  /** The output ended without a header block: say how, and why when that can be told. */
   #noHeaders(): void {
-    const describe = () => {
-      const exit = this.#exit;
-      const how =
-        exit?.signal != null
-          ? `was killed by ${exit.signal}${exit.signal === 'SIGXCPU' ? ' (its CPU time limit)' : ''}`
-          : exit?.code != null
-            ? `exited with status ${exit.code}`
-            : 'closed its output';
-      const what =
-        this.#reader.length === 0
-          ? 'without printing anything'
-          : 'before ending its header block with an empty line (no header terminator)';
-      this.fail(new CgiError('ERR_CGI_NO_HEADERS', `the script ${how} ${what}`));
-    };
     // "exited with status 127" says more than "closed its output": wait briefly for it.
-    if (this.#exit !== undefined) describe();
-    else void Promise.race([this.run.process.exit, delay(1000)]).then(describe);
+    const exited = this.#exit !== undefined ? Promise.resolve() : Promise.race([this.run.process.exit, delay(1000)]);
+    void exited.then(async () => {
+      const exit = this.#exit;
+      const explained = await explainEarlyEnd(this.run.match, {
+        pathEnv: this.run.pathEnv,
+        exitCode: exit?.code ?? null,
+        stdoutBytes: this.#reader.length,
+        stderr: this.#stderrTail.join('\n'),
+      }).catch(() => undefined);
+      this.fail(explained ?? new CgiError('ERR_CGI_NO_HEADERS', `the script ${this.#how(exit)} ${this.#what()}`));
+    });
+  }
+
+  #how(exit: CgiExit | undefined): string {
+    if (exit?.signal != null) {
+      return `was killed by ${exit.signal}${exit.signal === 'SIGXCPU' ? ' (its CPU time limit)' : ''}`;
+    }
+    return exit?.code != null ? `exited with status ${exit.code}` : 'closed its output';
+  }
+
+  #what(): string {
+    return this.#reader.length === 0
+      ? 'without printing anything'
+      : 'before ending its header block with an empty line (no header terminator)';
   }
 
   readonly #onExit = (exit: CgiExit): void => {
