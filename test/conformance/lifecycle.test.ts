@@ -126,6 +126,14 @@ conformance('process lifecycle (SPEC §2)', (ctx) => {
     expect((await request(`${server.origin}/cgi-bin/hello.sh`)).status).toBe(200);
   });
 
+  it('starts scripts with the spawner this run of the suite asked for', async () => {
+    const server = await ctx.start({});
+    await request(`${server.origin}/cgi-bin/hello.sh`);
+    const spawn = server.events.find((event) => event.type === 'spawn');
+    const expected = process.env.CGIBRIDGE_SPAWNER ?? (process.platform === 'linux' ? 'native' : 'child_process');
+    expect(spawn).toMatchObject({ type: 'spawn', spawner: expected });
+  });
+
   it('runs each script in a process group of its own', async () => {
     const [pid, pgid] = (await request(ctx.url('/cgi-bin/pid.sh'))).text.trim().split(' ').map(Number);
     expect(pgid).toBe(pid);

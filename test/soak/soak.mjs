@@ -26,9 +26,11 @@ const root = join(base, 'cgi-bin');
 cpSync(FIXTURES, root, { recursive: true });
 
 // --- the server under test -------------------------------------------------------------
+// A 3 s timeout: long enough that a normal request (hello.py through a pyenv shim costs ~90 ms
+// alone) is never cut off on a loaded machine, short enough for the timed-out ones to end.
 const server = spawn(
   CLI,
-  ['serve', root, '--port', '0', '--quiet', '--timeout', '1s', '--kill-grace', '200ms', '--max-request-body', '64kb'],
+  ['serve', root, '--port', '0', '--quiet', '--timeout', '3s', '--kill-grace', '200ms', '--max-request-body', '64kb'],
   { stdio: ['ignore', 'pipe', 'pipe'] },
 );
 let log = '';

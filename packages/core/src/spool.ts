@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -34,10 +35,24 @@ export class SpoolBudget {
   }
 }
 
+// Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY; Node does not export it): a file with no name at all.
+const O_TMPFILE = process.platform === 'linux' ? 0o20000000 | constants.O_DIRECTORY : 0;
+
+/** An unnamed file in `directory`, or `undefined` where the file system cannot make one. */
+async function unnamed(directory: string): Promise<FileHandle | undefined> {
+  if (O_TMPFILE === 0) return undefined;
+  try {
+    return await open(directory, O_TMPFILE | constants.O_RDWR, 0o600);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * A private temporary file for one request body (as nginx spools large bodies): created 0600
- * with O_EXCL under an unguessable name and unlinked as soon as it is open, so nothing is
- * left behind on any exit path, not even a crash.
+ * A private temporary file for one request body (as nginx spools large bodies): on Linux a
+ * file that never has a name (O_TMPFILE); elsewhere created 0600 with O_EXCL under an
+ * unguessable name and unlinked as soon as it is open. Either way nothing is left behind on
+ * any exit path, not even a crash.
  */
 export class SpoolFile {
   #size = 0;
@@ -49,10 +64,12 @@ export class SpoolFile {
   ) {}
 
   static async create(directory: string, budget: SpoolBudget): Promise<SpoolFile> {
+    const handle = await unnamed(directory);
+    if (handle !== undefined) return new SpoolFile(handle, budget);
     const path = join(directory, `cgibridge-body-${randomBytes(12).toString('hex')}`);
-    const handle = await open(path, 'wx+', 0o600);
+    const named = await open(path, 'wx+', 0o600);
     await unlink(path).catch(() => {});
-    return new SpoolFile(handle, budget);
+    return new SpoolFile(named, budget);
   }
 
   /** Appends bytes, within the budget. */
