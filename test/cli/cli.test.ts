@@ -102,6 +102,19 @@ describe('cgibridge serve', () => {
   });
 });
 
+describe('cgibridge serve --workers', () => {
+  it('serves from every worker and stops them all on SIGTERM', async () => {
+    const cli = await startCli([root.root, '--workers', '2', '--quiet']);
+    const servers = new Set<string>();
+    for (let i = 0; i < 40 && servers.size < 2; i++) servers.add((await request(`${cli.url}ppid.sh`)).text.trim());
+    expect(servers.size).toBe(2);
+    expect(cli.output()).toMatch(/\(2 workers\)/);
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    for (const pid of servers) await eventually(() => !alive(Number(pid)), 5000, `worker ${pid} to exit`);
+  });
+});
+
 describe('cgibridge serve at its open-file limit', () => {
   it('stays up, keeps serving and leaks no descriptors when floods exhaust them', async () => {
     const cli = await startCli([root.root, '--timeout', '1s', '--kill-grace', '100ms', '--quiet'], 'ulimit -n 60');
@@ -145,6 +158,7 @@ describe('cgibridge usage', () => {
     for (const flag of [
       '--port',
       '--host',
+      '--workers',
       '--mount',
       '--timeout',
       '--kill-grace',

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { CgiOptions } from '@cgibridge/core';
 import { OPTION_FLAGS, type OptionFlag, UsageError } from './flags.js';
+import { parseWorkers } from './workers.js';
 
 export { parseDuration, parseSize, UsageError } from './flags.js';
 
@@ -10,6 +11,8 @@ export interface ServeCommand {
   readonly port: number;
   readonly host: string;
   readonly quiet: boolean;
+  /** Worker processes (node:cluster); 1 serves from this process. */
+  readonly workers: number;
   readonly options: CgiOptions & { mountPath: string };
 }
 
@@ -22,6 +25,11 @@ export interface InfoCommand {
 const SERVER_FLAGS = {
   port: { type: 'string', arg: '<n>', help: 'port to listen on (default: $PORT or 8080; 0 picks a free one)' },
   host: { type: 'string', arg: '<addr>', help: 'address to listen on (default: 127.0.0.1)' },
+  workers: {
+    type: 'string',
+    arg: '<n|auto>',
+    help: 'worker processes sharing the port; limits are per worker (default: 1)',
+  },
   quiet: { type: 'boolean', help: 'do not log one line per request' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
   version: { type: 'boolean', help: 'show the version' },
@@ -53,11 +61,11 @@ export const SERVE_USAGE = `Usage: cgibridge serve <dir> [options]
 Options:
 ${[
   ...Object.entries(SERVER_FLAGS)
-    .slice(0, 2)
+    .slice(0, 3)
     .map(([name, spec]) => helpLine(`--${name}`, 'arg' in spec ? spec.arg : undefined, spec.help)),
   ...GATEWAY_FLAGS.map(([, spec]) => helpLine(spec.flag, spec.arg, spec.help)),
   ...Object.entries(SERVER_FLAGS)
-    .slice(2)
+    .slice(3)
     .map(([name, spec]) => helpLine(`${'short' in spec ? `-${spec.short}, ` : ''}--${name}`, undefined, spec.help)),
 ].join('\n')}
 
@@ -124,6 +132,7 @@ export function parseCommandLine(
     port: Number(portText),
     host: (values.host as string | undefined) ?? '127.0.0.1',
     quiet: values.quiet === true,
+    workers: parseWorkers(values.workers as string | undefined),
     options: gatewayOptions(values, dir),
   };
 }

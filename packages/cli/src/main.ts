@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { closeSync, readFileSync } from 'node:fs';
 import { CgiOptionError, consoleLogger, listInheritedDescriptors } from '@cgibridge/core';
 import { parseCommandLine, SERVE_USAGE, USAGE, UsageError } from './args.js';
@@ -5,6 +6,7 @@ import { doctorMain } from './doctor/index.js';
 import { OPTION_FLAGS } from './flags.js';
 import { importApacheMain } from './import-apache/index.js';
 import { serve } from './serve.js';
+import { reportListening, runPrimary } from './workers.js';
 
 /** A wrong option value, in the words of the flag that gave it. */
 function flagMessage(error: unknown): string {
@@ -48,7 +50,8 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   for (const fd of listInheritedDescriptors()) closeSync(fd);
   let running: Awaited<ReturnType<typeof serve>>;
   try {
-    running = await serve(command);
+    if (command.workers > 1 && cluster.isPrimary) return await runPrimary(command);
+    running = await serve(command, consoleLogger, cluster.isWorker ? reportListening : undefined);
   } catch (error) {
     // Wrong option values (from the gateway) and listen errors: one line, no stack.
     process.stderr.write(`cgibridge: ${flagMessage(error)}\n`);

@@ -82,7 +82,11 @@ function capConnectionsPerPeer(server: Server, cap: number, trusted: (address: s
  * Starts the server `cgibridge serve` describes.
  * @throws CgiOptionError (a TypeError) when an option is wrong (it names it), or a listen error.
  */
-export async function serve(command: ServeCommand, logger: CgiLogger = consoleLogger): Promise<RunningServer> {
+export async function serve(
+  command: ServeCommand,
+  logger: CgiLogger = consoleLogger,
+  announce: (line: string) => void = (line) => logger.info(line),
+): Promise<RunningServer> {
   const wanted = command.options.maxConcurrent ?? 64;
   const budget = fdBudget(wanted === Number.POSITIVE_INFINITY ? 1_000_000 : wanted);
   if (budget.maxConcurrent < wanted) {
@@ -118,7 +122,7 @@ export async function serve(command: ServeCommand, logger: CgiLogger = consoleLo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}${config.mountPath}/`;
   const what = config.script?.path ?? config.root?.path ?? resolve('.');
-  logger.info(`serving ${what} at ${url} (spawner: ${handler.gateway.spawner.name})`);
+  announce(`serving ${what} at ${url} (spawner: ${handler.gateway.spawner.name})`);
   return { server, url, close: closer(server, handler) };
 }
 
