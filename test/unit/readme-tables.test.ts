@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { errorRows, optionRows } from '../../scripts/readme-tables.mjs';
+import { errorRows, flagRows, optionRows } from '../../scripts/readme-tables.mjs';
 
 const README = readFileSync(new URL('../../packages/core/README.md', import.meta.url), 'utf8');
 
@@ -22,4 +22,15 @@ it("the README's option table is the option table (CGI_OPTIONS)", () => {
 
 it("the README's error table is the error registry (CGI_ERRORS)", () => {
   expect(table('| code | status | when |')).toEqual(errorRows());
+});
+
+it("the CLI README's flag table is `cgibridge serve --help`", () => {
+  const cli = readFileSync(new URL('../../packages/cli/README.md', import.meta.url), 'utf8');
+  const start = cli.indexOf('| flag | meaning |');
+  const rows = cli
+    .slice(start)
+    .split('\n')
+    .slice(2)
+    .filter((_, i, all) => all.slice(0, i + 1).every((line) => line.startsWith('|')));
+  expect(rows).toEqual(flagRows());
 });

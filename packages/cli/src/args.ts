@@ -44,6 +44,20 @@ function helpLine(flag: string, arg: string | undefined, help: string): string {
   return `  ${`${flag}${arg ? ` ${arg}` : ''}`.padEnd(29)}${help}`;
 }
 
+/**
+ * Every flag of `cgibridge serve` with its argument and help text, in the order `--help`
+ * prints them: the server's own, then one per gateway option (from the option table).
+ */
+export function serveFlags(): Array<{ flag: string; arg: string | undefined; help: string }> {
+  const server = Object.entries(SERVER_FLAGS).map(([name, spec]) => ({
+    flag: `${'short' in spec ? `-${spec.short}, ` : ''}--${name}`,
+    arg: 'arg' in spec ? spec.arg : undefined,
+    help: spec.help,
+  }));
+  const gateway = GATEWAY_FLAGS.map(([, spec]) => ({ flag: spec.flag, arg: spec.arg, help: spec.help }));
+  return [...server.slice(0, 3), ...gateway, ...server.slice(3)];
+}
+
 export const USAGE = `Usage: cgibridge serve <dir> [options]
 
 Serve the CGI scripts in <dir> (RFC 3875 CGI/1.1) on a plain Node HTTP server.
@@ -59,15 +73,9 @@ export const SERVE_USAGE = `Usage: cgibridge serve <dir> [options]
        cgibridge serve --script <file> [options]
 
 Options:
-${[
-  ...Object.entries(SERVER_FLAGS)
-    .slice(0, 3)
-    .map(([name, spec]) => helpLine(`--${name}`, 'arg' in spec ? spec.arg : undefined, spec.help)),
-  ...GATEWAY_FLAGS.map(([, spec]) => helpLine(spec.flag, spec.arg, spec.help)),
-  ...Object.entries(SERVER_FLAGS)
-    .slice(3)
-    .map(([name, spec]) => helpLine(`${'short' in spec ? `-${spec.short}, ` : ''}--${name}`, undefined, spec.help)),
-].join('\n')}
+${serveFlags()
+  .map(({ flag, arg, help }) => helpLine(flag, arg, help))
+  .join('\n')}
 
 Durations take ms, s or m (a bare number is milliseconds); sizes take b, kb, mb or gb (1kb = 1024 bytes).
 Scripts run directly (shebang line, executable bit) unless --interpreter maps their extension.`;

@@ -9,6 +9,7 @@ export {
   parseSize,
   SERVE_USAGE,
   type ServeCommand,
+  serveFlags,
   USAGE,
   UsageError,
 } from './args.js';
