@@ -56,7 +56,7 @@ describe('cgibridge import-apache on a Debian layout (IncludeOptional globs, IfM
       '-D',
       'APACHE_RUN_GROUP=www-data',
     );
-    expect(config.user).toBe('www-data');
+    expect(config.runAs).toBe('www-data');
   });
 });
 
@@ -122,7 +122,7 @@ describe('cgibridge import-apache on a vhost with SetEnv, PassEnv, CGIPassAuth, 
       passAuthorization: true,
       timeout: 120_000,
       maxRequestBody: 'unlimited',
-      user: 'shop',
+      runAs: 'shop',
     });
   });
 
@@ -132,7 +132,7 @@ describe('cgibridge import-apache on a vhost with SetEnv, PassEnv, CGIPassAuth, 
       script: '/srv/intranet/tools.cgi',
       timeout: 45_000,
       maxRequestBody: 1_048_576,
-      user: 'www-data',
+      runAs: 'www-data',
     });
     expect(section(text, 'Mounts')).toMatch(
       /\/tools: from "ScriptAlias \/tools \/srv\/intranet\/tools\.cgi" at vhost\.conf:46, vhost intranet\.example\.com/,
@@ -163,7 +163,7 @@ describe('cgibridge import-apache on a vhost with SetEnv, PassEnv, CGIPassAuth, 
     const express = section(text, 'Express (@cgibridge/express)');
     expect(express).toContain("import { cgi } from '@cgibridge/express';");
     expect(express).toMatch(
-      /app\.use\('\/cgi-bin', cgi\(\{ root: '\/srv\/shop\/cgi-bin', .*GREETING: 'say "hi"'.*maxRequestBody: Infinity, user: 'shop' \}\)\);/,
+      /app\.use\('\/cgi-bin', cgi\(\{ root: '\/srv\/shop\/cgi-bin', .*GREETING: 'say "hi"'.*maxRequestBody: Infinity, runAs: 'shop' \}\)\);/,
     );
     expect(express).toMatch(/\/\/ .* vhost shop\.example\.com \(vhost\.conf:6\)/);
     const differences = section(text, 'Behaviour differences');
@@ -175,7 +175,7 @@ describe('cgibridge import-apache on a vhost with SetEnv, PassEnv, CGIPassAuth, 
 
   it('uses only core option names (and the coming user)', () => {
     for (const mount of mounts) {
-      const { user: _user, maxRequestBody, ...rest } = mount;
+      const { runAs: _runAs, maxRequestBody, ...rest } = mount;
       // The JSON's "unlimited" is Infinity in JavaScript; paths need not exist to check the names.
       const options = {
         ...rest,

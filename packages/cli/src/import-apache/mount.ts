@@ -16,7 +16,7 @@ export interface MountOptions {
   /** Bytes, or `Infinity` (printed as `"unlimited"` in JSON). */
   maxRequestBody?: number;
   /** `NAME` or `UID:GID`: the user scripts run as. */
-  user?: string;
+  runAs?: string;
 }
 
 /** A URL prefix where Apache ran CGI scripts, and how cgibridge will serve it. */

@@ -13,7 +13,7 @@ const KEYS: ReadonlyArray<keyof MountOptions> = [
   'passAuthorization',
   'timeout',
   'maxRequestBody',
-  'user',
+  'runAs',
 ];
 
 function ordered(options: MountOptions, omit: ReadonlySet<string> = new Set()): Array<[string, unknown]> {

@@ -35,7 +35,7 @@ function table(path: string): string[][] {
 }
 
 /**
- * `User`+`Group` as the `user` option: `NAME` when the group is the user's own primary group
+ * `User`+`Group` as the `runAs` option: `NAME` when the group is the user's own primary group
  * (or has the same name), else `UID:GID` looked up on this machine.
  */
 export function userOption(user: string, group: string | undefined): { value: string; note?: string } {
@@ -51,7 +51,7 @@ export function userOption(user: string, group: string | undefined): { value: st
   }
   return {
     value: user,
-    note: `Group ${group}: not expressible with "user": NAME (its primary group is used); use UID:GID`,
+    note: `Group ${group}: not expressible with "runAs": NAME (its primary group is used); use UID:GID`,
   };
 }
 
@@ -179,7 +179,7 @@ export function applySettings(directives: readonly Directive[], mounts: readonly
         );
       } else {
         const { value, note } = userOption(state.user, state.group);
-        mount.options.user = value;
+        mount.options.runAs = value;
         if (note !== undefined) mount.notes.push(note);
       }
     }

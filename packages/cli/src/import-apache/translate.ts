@@ -33,7 +33,7 @@ function differences(directives: readonly Directive[], mounts: readonly Mount[])
   }
   if (!has(directives, 'limitrequestbody')) {
     out.push(
-      "LimitRequestBody: none set, so Apache allowed 1 GiB (2.4.54+; unlimited before); cgibridge's default maxRequestBody is 10 MiB.",
+      "LimitRequestBody: none set, so Apache allowed 1 GiB (2.4.54+; unlimited before); cgibridge's default maxRequestBody is the same 1 GiB.",
     );
   }
   out.push(
@@ -44,8 +44,8 @@ function differences(directives: readonly Directive[], mounts: readonly Mount[])
   out.push(
     "Environment: Apache gives scripts PATH plus SetEnv/PassEnv; cgibridge also passes LANG, LC_ALL, LC_CTYPE, TZ and TMPDIR unless inheritEnv is set (it is set from PassEnv here when there was one). REMOTE_USER comes from the app's user(req), never from the Authorization header.",
   );
-  if (mounts.some((mount) => mount.options.user !== undefined)) {
-    out.push('user: switching to another user needs the Node server to run as root, as Apache did.');
+  if (mounts.some((mount) => mount.options.runAs !== undefined)) {
+    out.push('runAs: switching to another user needs the Node server to run as root, as Apache did.');
   }
   if (mounts.some((mount) => mount.vhost !== undefined)) {
     out.push(
