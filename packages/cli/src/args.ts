@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { CgiOptions } from '@cgibridge/core';
+import { CONFIG_NAME, findConfigFile, readConfigFile } from './config-file.js';
 import { OPTION_FLAGS, type OptionFlag, UsageError } from './flags.js';
 import { parseWorkers } from './workers.js';
 
@@ -13,8 +14,18 @@ export interface ServeCommand {
   readonly quiet: boolean;
   /** Worker processes (node:cluster); 1 serves from this process. */
   readonly workers: number;
-  readonly options: CgiOptions & { mountPath: string };
+  /** The first mount's options (the only one without a config file). */
+  readonly options: Mount;
+  /** Every mount, tried in order: the flags, or a config file's mounts with the flags applied to each. */
+  readonly mounts: readonly Mount[];
+  /** A directory of files served before the scripts (`--static`). */
+  readonly static?: string | undefined;
+  /** The config file read, if any. */
+  readonly configFile?: string | undefined;
 }
+
+/** One gateway's options as the CLI gives them. */
+export type Mount = CgiOptions & { mountPath: string };
 
 /** `cgibridge --help`, `cgibridge serve --help` or `cgibridge --version`. */
 export interface InfoCommand {
@@ -29,6 +40,12 @@ const SERVER_FLAGS = {
     type: 'string',
     arg: '<n|auto>',
     help: 'worker processes sharing the port; limits are per worker (default: 1)',
+  },
+  static: { type: 'string', arg: '<dir>', help: 'serve the files of <dir> before the scripts (never a script itself)' },
+  config: {
+    type: 'string',
+    arg: '<file>',
+    help: `options from a JSON file, the options' own names (default: ./${CONFIG_NAME} if there is one)`,
   },
   quiet: { type: 'boolean', help: 'do not log one line per request' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -55,7 +72,7 @@ export function serveFlags(): Array<{ flag: string; arg: string | undefined; hel
     help: spec.help,
   }));
   const gateway = GATEWAY_FLAGS.map(([, spec]) => ({ flag: spec.flag, arg: spec.arg, help: spec.help }));
-  return [...server.slice(0, 3), ...gateway, ...server.slice(3)];
+  return [...server.slice(0, 5), ...gateway, ...server.slice(5)];
 }
 
 export const USAGE = `Usage: cgibridge serve <dir> [options]
@@ -97,14 +114,32 @@ function parseSpec(argv: readonly string[]) {
 }
 
 /** The gateway options the flags ask for, each parsed by its own entry in the flag table. */
-function gatewayOptions(values: Record<string, unknown>, dir: string | undefined): CgiOptions & { mountPath: string } {
-  const options: Record<string, unknown> = { mountPath: '/cgi-bin' };
-  if (dir !== undefined) options.root = dir;
+function flagOptions(values: Record<string, unknown>): CgiOptions {
+  const options: Record<string, unknown> = {};
   for (const [name, spec] of GATEWAY_FLAGS) {
     const value = values[spec.flag.slice(2)];
     if (value !== undefined) options[name] = (spec.parse as (value: unknown) => unknown)(value);
   }
-  return options as CgiOptions & { mountPath: string };
+  return options;
+}
+
+/** The mounts to serve: `<dir>`/`--script` with the flags, or a config file's mounts with the flags over each. */
+function mountsOf(values: Record<string, unknown>, dir: string | undefined) {
+  const flags = flagOptions(values);
+  const file =
+    dir === undefined && values.script === undefined ? findConfigFile(values.config as string | undefined) : undefined;
+  if (dir === undefined && values.script === undefined && file === undefined) {
+    throw new UsageError(
+      'serve needs the directory of scripts: cgibridge serve <dir> (or --script <file>, or --config <file>)',
+    );
+  }
+  if (dir !== undefined && values.script !== undefined) {
+    throw new UsageError('serve takes either <dir> or --script <file>, not both');
+  }
+  const config = file === undefined ? undefined : readConfigFile(file);
+  const base = config?.mounts ?? [dir === undefined ? {} : { root: dir }];
+  const mounts = base.map((mount): Mount => ({ mountPath: '/cgi-bin', ...mount, ...flags }));
+  return { mounts, config };
 }
 
 /**
@@ -124,23 +159,21 @@ export function parseCommandLine(
   }
   if (command !== 'serve') throw new UsageError(`unknown command "${command}": expected "serve <dir>"`);
   if (values.help) return { command: 'serve-help' };
-  if (dir === undefined && values.script === undefined) {
-    throw new UsageError('serve needs the directory of scripts: cgibridge serve <dir> (or --script <file>)');
-  }
-  if (dir !== undefined && values.script !== undefined) {
-    throw new UsageError('serve takes either <dir> or --script <file>, not both');
-  }
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  const portText = (values.port as string | undefined) ?? env.PORT ?? '8080';
+  const { mounts, config } = mountsOf(values, dir);
+  const portText = (values.port as string | undefined) ?? env.PORT ?? String(config?.port ?? 8080);
   if (!/^\d+$/.test(portText) || Number(portText) > 65535) {
     throw new UsageError(`--port must be a port number 0-65535 (got "${portText}")`);
   }
   return {
     command: 'serve',
     port: Number(portText),
-    host: (values.host as string | undefined) ?? '127.0.0.1',
+    host: (values.host as string | undefined) ?? config?.host ?? '127.0.0.1',
     quiet: values.quiet === true,
     workers: parseWorkers(values.workers as string | undefined),
-    options: gatewayOptions(values, dir),
+    options: mounts[0] as Mount,
+    mounts,
+    static: (values.static as string | undefined) ?? config?.static,
+    configFile: config?.path,
   };
 }

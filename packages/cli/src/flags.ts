@@ -255,5 +255,7 @@ export const OPTION_FLAGS: FlagTable = {
     help: 'DOCUMENT_ROOT, and where PATH_TRANSLATED maps PATH_INFO',
     parse: text,
   },
+  // Per-path settings need a config file (cgibridge.config.json).
+  overrides: null,
   onEvent: null,
 };

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { resolve } from 'node:path';
+import { extname, resolve, sep } from 'node:path';
 import {
   acceptExpectContinue,
   type CgiEndEvent,
@@ -12,6 +12,7 @@ import {
 } from '@cgibridge/core';
 import type { ServeCommand } from './args.js';
 import { fdBudget } from './fd-budget.js';
+import { createStaticHandler, type IsScript } from './static-files.js';
 
 /** A running `cgibridge serve`. */
 export interface RunningServer {
@@ -38,11 +39,11 @@ function formatEnd(event: CgiEndEvent): string {
   return `${event.method} ${JSON.stringify(event.target).slice(1, -1)} ${status} ${event.durationMs}ms${exit}${error}`;
 }
 
-/** What the CLI answers outside the scripts: the site root points at the mount, anything else is 404. */
-function outsideMount(command: ServeCommand, handler: CgiHandler, logger: CgiLogger) {
+/** What the CLI answers outside the scripts: the site root points at the first mount, anything else is 404. */
+function outsideMounts(command: ServeCommand, handlers: readonly CgiHandler[], logger: CgiLogger) {
   return (req: IncomingMessage, res: ServerResponse) => {
-    const mount = handler.gateway.config.mountPath;
-    if (mount !== '' && (req.url === '/' || req.url === '')) {
+    const mount = handlers[0]?.gateway.config.mountPath ?? '';
+    if (mount !== '' && command.static === undefined && (req.url === '/' || req.url === '')) {
       if (!command.quiet) logger.info(`${req.method} / 302`);
       res.writeHead(302, { Location: `${mount}/`, 'Content-Length': '0' });
       res.end();
@@ -53,6 +54,31 @@ function outsideMount(command: ServeCommand, handler: CgiHandler, logger: CgiLog
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   };
+}
+
+/** Static files first (if any), then each mount in order, then the CLI's own 404. */
+function chain(
+  steps: ReadonlyArray<(req: IncomingMessage, res: ServerResponse, next: () => void) => void>,
+  last: (req: IncomingMessage, res: ServerResponse) => void,
+) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const step = (i: number): void => {
+      const handler = steps[i];
+      if (handler === undefined) last(req, res);
+      else handler(req, res, () => step(i + 1));
+    };
+    step(0);
+  };
+}
+
+/** A file the static handler must never send: anything in a script root, executable, or mapped to an interpreter. */
+function scriptTest(handlers: readonly CgiHandler[]): IsScript {
+  return (filename, stats) =>
+    (stats.mode & 0o111) !== 0 ||
+    handlers.some(({ gateway: { config } }) => {
+      const root = config.scriptRoot.real;
+      return filename.startsWith(root.endsWith(sep) ? root : root + sep) || config.interpreters.has(extname(filename));
+    });
 }
 
 /**
@@ -94,14 +120,25 @@ export async function serve(
       `open-file limit ${budget.limit}: at most ${budget.maxConcurrent} scripts and ${budget.maxConnections} connections at once (raise it with ulimit -n)`,
     );
   }
-  const handler = createCgiHandler({
-    ...command.options,
-    maxConcurrent: budget.maxConcurrent,
-    logger,
-    onEvent: command.quiet ? undefined : (event) => event.type === 'end' && logger.info(formatEnd(event)),
-  });
-  const { config } = handler.gateway;
-  const fallback = outsideMount(command, handler, logger);
+  if (process.getuid?.() === 0 && command.mounts.some((mount) => mount.runAs === undefined)) {
+    logger.warn(
+      'WARNING: running as root, and scripts will run as root too: give --user NAME (e.g. www-data or nobody) so a compromised script cannot own the machine',
+    );
+  }
+  const share = Math.max(1, Math.floor(budget.maxConcurrent / command.mounts.length));
+  const handlers = command.mounts.map((mount) =>
+    createCgiHandler({
+      ...mount,
+      maxConcurrent: Math.min(mount.maxConcurrent ?? share, share),
+      // PATH_TRANSLATED maps into the static directory when there is one (RFC 3875 4.1.6).
+      documentRoot: mount.documentRoot ?? command.static,
+      logger,
+      onEvent: command.quiet ? undefined : (event) => event.type === 'end' && logger.info(formatEnd(event)),
+    }),
+  );
+  const [first] = handlers as [CgiHandler];
+  const { config } = first.gateway;
+  const files = command.static === undefined ? [] : [createStaticHandler(command.static, scriptTest(handlers))];
   // The script's own timeout bounds the upload too; this bounds a request nothing answers yet.
   const requestTimeout = config.timeout === Number.POSITIVE_INFINITY ? 0 : config.timeout + config.killGrace + 1000;
   const server = createServer(
@@ -110,7 +147,7 @@ export async function serve(
       requestTimeout,
       connectionsCheckingInterval: 1000,
     },
-    (req, res) => handler(req, res, () => fallback(req, res)),
+    chain([...files, ...handlers], outsideMounts(command, handlers, logger)),
   );
   // The gateway decides on Expect: 100-continue (413, 503, 404 before the upload is sent).
   acceptExpectContinue(server);
@@ -122,8 +159,9 @@ export async function serve(
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}${config.mountPath}/`;
   const what = config.script?.path ?? config.root?.path ?? resolve('.');
-  announce(`serving ${what} at ${url} (spawner: ${handler.gateway.spawner.name})`);
-  return { server, url, close: closer(server, handler) };
+  const more = handlers.length > 1 ? ` and ${handlers.length - 1} more mounts` : '';
+  announce(`serving ${what} at ${url}${more} (spawner: ${first.gateway.spawner.name})`);
+  return { server, url, close: closer(server, handlers) };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -136,13 +174,13 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-function closer(server: Server, handler: CgiHandler): () => Promise<void> {
+function closer(server: Server, handlers: readonly CgiHandler[]): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () => {
     closing ??= (async () => {
       const stopped = new Promise<void>((done) => server.close(() => done()));
       server.closeIdleConnections();
-      await handler.gateway.close();
+      await Promise.all(handlers.map((handler) => handler.gateway.close()));
       server.closeAllConnections();
       await stopped;
     })();

@@ -5,6 +5,7 @@ import { asCgiError, CgiError } from './errors.js';
 import { CgiEventSink } from './events.js';
 import { quoteForLog } from './logger.js';
 import { type CgiConfig, type CgiOptions, resolveCgiOptions } from './options.js';
+import { configFor } from './overrides.js';
 import { CgiProcessPool, type CgiSlot } from './process-pool.js';
 import type { CgiRequest } from './request.js';
 import { type PreparedBody, prepareBody } from './request-body.js';
@@ -133,20 +134,22 @@ async function execute(
   } catch (error) {
     failEarly(engine, request, start, error, match.scriptName);
   }
+  // The settings of this script's path (per-path overrides), for everything from here on.
+  const config = configFor(engine.config, match.filename);
   let body: PreparedBody | null = null;
   let process: CgiProcess;
   let client: string;
   let pathEnv: string | undefined;
   try {
     const headers = collectHeaders(request.rawHeaders);
-    body = await prepareBody(request, headers, engine.config, engine.budget);
+    body = await prepareBody(request, headers, config, engine.budget);
     // After the last await before the spawn: a client that left is seen here or by the run,
     // and a script moved out of the root while the body was read never starts.
     if (request.signal.aborted) {
       throw new CgiError('ERR_CGI_CLIENT_GONE', 'client left before the script started; not run');
     }
-    reconfine(match, engine.config);
-    const env = createCgiEnv(request, match, engine.config, headers, body);
+    reconfine(match, config);
+    const env = createCgiEnv(request, match, config, headers, body);
     client = env.REMOTE_ADDR as string;
     pathEnv = env.PATH;
     process = await spawn(engine, match, args, env);
@@ -156,7 +159,7 @@ async function execute(
     failEarly(engine, request, start, error, match.scriptName);
   }
   const runStart = { request, match, process, spawner: engine.spawner.name, body, slot, client, pathEnv, start };
-  return new ScriptRun(engine, runStart).start();
+  return new ScriptRun({ ...engine, config }, runStart).start();
 }
 
 async function spawn(engine: Engine, match: CgiScriptMatch, args: readonly string[], env: Record<string, string>) {

@@ -13,6 +13,7 @@ import {
   stringList,
   trustProxyOf,
 } from './option-checks.js';
+import { type CgiOverride, type CgiResolvedOverride, overridesOf } from './overrides.js';
 import type { CgiRequest } from './request.js';
 import type { CgiResourceLimits, CgiSpawner } from './spawner.js';
 
@@ -280,6 +281,17 @@ export const CGI_OPTIONS = {
     default: 'script root',
     resolve: (value) => (value === undefined ? undefined : existing('documentRoot', value, 'directory').path),
   }),
+  /**
+   * Settings per script path, as Apache's `<Directory>`/`<Files>` blocks: `timeout`,
+   * `maxRequestBody`, `env` and `interpreters` for the scripts whose path under the root matches a
+   * glob. Default `[]`.
+   * @example `[{ match: 'reports/**', timeout: 300_000 }, { match: '*.cgi', interpreters: { '.cgi': 'perl' } }]`
+   */
+  overrides: option<readonly CgiOverride[], readonly CgiResolvedOverride[]>({
+    summary: 'per-path settings by glob under the root: `timeout`, `maxRequestBody`, `env`, `interpreters`',
+    default: '`[]`',
+    resolve: (value) => overridesOf(value, resolveNamed),
+  }),
   /** Observe each request: `spawn`, `headers` and `end` (exit code, duration, bytes). Must not throw. */
   onEvent: option<(event: CgiEvent) => void, ((event: CgiEvent) => void) | undefined>({
     summary: 'per request: `spawn`, `headers`, `end` (status, exit code, signal, duration, bytes in/out)',
@@ -307,6 +319,11 @@ export type CgiConfig = { readonly [K in keyof Table]: OutputOf<Table[K]> } & {
   /** `DOCUMENT_ROOT` and the base of `PATH_TRANSLATED`: `documentRoot`, else the script root. */
   readonly docRoot: string;
 };
+
+/** Resolves one option's value by name: per-path overrides reuse the global options' checks. */
+function resolveNamed(name: 'timeout' | 'maxRequestBody' | 'env' | 'interpreters', value: unknown): unknown {
+  return (CGI_OPTIONS[name].resolve as (value: unknown) => unknown)(value);
+}
 
 function mountPathOf(value: unknown): string {
   if (value === undefined) return '';

@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 import { CgiError } from './errors.js';
 import type { CgiConfig } from './options.js';
+import { configFor } from './overrides.js';
 
 /** Where a URL led: the script to run and how the URL splits around it (RFC 3875 §4.1.13, §4.1.5). */
 export interface CgiScriptMatch {
@@ -223,7 +224,7 @@ async function runnable(
   if (ext === '.bat' || ext === '.cmd') {
     throw new CgiError('ERR_CGI_FORBIDDEN_SCRIPT', `${scriptName}: batch files (.bat, .cmd) are never run`);
   }
-  const interpreter = config.interpreters.get(ext);
+  const interpreter = configFor(config, filename).interpreters.get(ext);
   if (interpreter !== undefined) {
     const [command, ...args] = interpreter as [string, ...string[]];
     return { scriptName, pathInfo, filename, command, args: [...args, filename] };
