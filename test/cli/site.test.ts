@@ -82,7 +82,7 @@ describe('cgibridge serve: a whole legacy site', () => {
             env: { SITE: 'legacy' },
             overrides: [
               { match: 'sub/**', env: { AREA: 'sub' } },
-              { match: 'sleep.sh', timeout: 300 },
+              { match: 'sleep.sh', timeout: '300ms' },
             ],
           },
           { script: join(root.root, 'env.py'), mountPath: '/app' },

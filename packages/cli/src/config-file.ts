@@ -32,7 +32,14 @@ function mountOptions(raw: unknown, where: string, base: string): CgiOptions {
     if (SERVER_KEYS.has(key)) continue;
     const flag = (OPTION_FLAGS as Record<string, OptionFlag<unknown> | null | undefined>)[key];
     if (flag === undefined) throw new UsageError(`${where}: unknown option "${key}"`);
-    if (PATH_OPTIONS.has(key) && typeof value === 'string') options[key] = resolve(base, value);
+    if (key === 'overrides' && Array.isArray(value)) {
+      // Each override's settings take the same spellings as the options they override.
+      options[key] = value.map((entry, i) => {
+        if (typeof entry !== 'object' || entry === null) return entry;
+        const { match, ...settings } = entry as Record<string, unknown>;
+        return { match, ...mountOptions(settings, `${where}: overrides[${i}]`, base) };
+      });
+    } else if (PATH_OPTIONS.has(key) && typeof value === 'string') options[key] = resolve(base, value);
     else if (typeof value === 'string' && flag?.arg !== undefined && flag.multiple !== true) {
       try {
         options[key] = (flag.parse as (text: string) => unknown)(value);
