@@ -46,15 +46,12 @@ export type NativeStatus =
       readonly binding: null;
     };
 
-/** Resource limits set in the child before exec, soft and hard alike (as `prlimit --cpu=N` does). */
-export interface NativeResourceLimits {
-  /** RLIMIT_CPU in seconds: SIGXCPU at the limit, SIGKILL a second later. */
-  readonly cpu?: number | undefined;
-  /** RLIMIT_AS in bytes. */
-  readonly as?: number | undefined;
-  /** RLIMIT_NPROC: processes of the (new) user; not enforced for root. */
-  readonly nproc?: number | undefined;
-}
+/**
+ * Resource limits set in the child before exec, soft and hard alike: `cpu` (RLIMIT_CPU, seconds;
+ * the hard limit a second later, so SIGXCPU comes before SIGKILL), `as` (RLIMIT_AS, bytes) and
+ * `nproc` (RLIMIT_NPROC, processes of the new user; the kernel does not enforce it for root).
+ */
+export type NativeResourceLimits = Partial<Record<'cpu' | 'as' | 'nproc', number | undefined>>;
 
 /** What to start. Strings must not contain NUL bytes. */
 export interface NativeSpawnRequest {

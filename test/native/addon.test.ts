@@ -84,7 +84,10 @@ describe('loading', () => {
       load: { reason: fault, message: expect.stringMatching(message) },
       thrown: 'ERR_CGIBRIDGE_NATIVE_UNAVAILABLE',
     });
-    const unusable = { status: { usable: false, reason: fault, message: 'x' }, spawnAsync: () => Promise.reject() };
+    const unusable = {
+      status: { usable: false as const, reason: fault as 'no-addon', message: 'x', binding: null },
+      spawnAsync: () => Promise.reject(),
+    };
     expect(() => createNativeSpawner(unusable)).toThrow(/not usable/);
   });
 });

@@ -11,6 +11,7 @@ import {
   type CgiRequest,
   type CgiSpawner,
   createCgiGateway,
+  localRequest,
 } from '@cgibridge/core';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryLogger } from '../support/servers.js';
@@ -85,24 +86,8 @@ function start(options: { timeout?: number; killGrace?: number } = {}): void {
 
 function requestFor(method = 'GET'): CgiRequest & { controller: AbortController } {
   const controller = new AbortController();
-  return {
-    controller,
-    id: 'r1',
-    method,
-    target: '/x.sh',
-    mountPath: '',
-    path: '/x.sh',
-    query: '',
-    rawHeaders: ['Host', 'example.test'],
-    body: null,
-    httpVersion: '1.1',
-    remoteAddress: '127.0.0.1',
-    remotePort: 40000,
-    localAddress: '127.0.0.1',
-    localPort: 80,
-    secure: false,
-    signal: controller.signal,
-  };
+  const request = localRequest({ target: '/x.sh', method, signal: controller.signal, id: 'r1' });
+  return Object.assign(request, { controller });
 }
 
 /** Runs a request until its process exists. */

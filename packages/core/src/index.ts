@@ -59,7 +59,14 @@ export {
 } from './parse-headers.js';
 export type { CgiSlot } from './process-pool.js';
 export { type PythonRemovedModule, pythonModuleProblem, removedPythonModule } from './removed-modules.js';
-export { type CgiRedirectChain, type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
+export {
+  type CgiRedirectChain,
+  type CgiRequest,
+  type CgiUser,
+  localRequest,
+  nextRequestId,
+  splitTarget,
+} from './request.js';
 export { type CgiScriptMatch, resolveScript, splitCgiPath } from './resolve-script.js';
 export type { CgiDocumentResult, CgiLocalRedirectResult, CgiResult } from './results.js';
 export { type CgiRunPhase, MAX_LOCAL_REDIRECTS } from './script-run.js';

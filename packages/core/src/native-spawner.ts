@@ -1,43 +1,18 @@
 import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
+import type * as Native from '@cgibridge/native';
 import { groupAlive, signalGroup } from './child-process-spawner.js';
 import type { CgiExit, CgiProcess, CgiSpawner, CgiSpawnOptions } from './spawner.js';
 
 /**
- * The part of `@cgibridge/native` this module uses, declared here because core has
- * no dependency on it (an optional peer, loaded at run time).
+ * The part of `@cgibridge/native` this module uses. Only its types are imported: core has no
+ * dependency on the package (an optional peer, required at run time when present).
  */
-export interface NativeAddon {
-  readonly status: { readonly usable: boolean; readonly reason: string | null; readonly message: string };
-  /** The clone and exec on libuv's thread pool: the one this spawner uses (see the package README's figures). */
-  spawnAsync(request: NativeSpawnRequest, onExit: NativeExitCallback): Promise<NativeChild>;
-}
-
-/** `(code, null)` after an exit, `(null, 'SIGKILL')` after a signal. */
-export type NativeExitCallback = (code: number | null, signal: string | null) => void;
-
-/** The request `@cgibridge/native` takes (see its `NativeSpawnRequest`). */
-export interface NativeSpawnRequest {
-  readonly file: string;
-  readonly argv: readonly string[];
-  readonly env: readonly string[];
-  readonly cwd: string;
-  readonly rlimits?: { readonly cpu?: number; readonly as?: number; readonly nproc?: number } | undefined;
-  readonly uid?: number | undefined;
-  readonly gid?: number | undefined;
-}
-
-/** A started child as `@cgibridge/native` returns it: a pid and three pipe fds. */
-export interface NativeChild {
-  readonly pid: number;
-  readonly stdin: number;
-  readonly stdout: number;
-  readonly stderr: number;
-}
+export type NativeAddon = Pick<typeof Native, 'status' | 'spawnAsync'>;
 
 /** Why {@link loadNativeSpawner} fell back: the addon's own reasons, or the package missing. */
-export type NativeUnavailableReason = 'not-installed' | 'platform' | 'no-addon' | 'no-pidfd' | 'no-clone';
+export type NativeUnavailableReason = 'not-installed' | Native.NativeUnavailableReason;
 
 /** The outcome of {@link loadNativeSpawner}: a spawner, or why there is none. */
 export type NativeSpawnerLoad =
@@ -45,7 +20,7 @@ export type NativeSpawnerLoad =
   | { readonly spawner?: undefined; readonly reason: NativeUnavailableReason; readonly message: string };
 
 /** Maps the seam's options to the addon's request: argv[0] is the command, as Node sets it. */
-export function toNativeRequest(options: CgiSpawnOptions): NativeSpawnRequest {
+export function toNativeRequest(options: CgiSpawnOptions): Native.NativeSpawnRequest {
   const limits = options.limits;
   return {
     file: options.command,
@@ -76,7 +51,7 @@ function asChildProcessError(error: unknown, command: string): unknown {
  * flushed (a pipe cannot be shut down, so the socket closes instead, and the
  * script sees EOF).
  */
-function wrapStreams(child: NativeChild): Pick<CgiProcess, 'stdin' | 'stdout' | 'stderr'> {
+function wrapStreams(child: Native.NativeChild): Pick<CgiProcess, 'stdin' | 'stdout' | 'stderr'> {
   const sockets: Socket[] = [];
   try {
     sockets.push(new Socket({ fd: child.stdin, readable: false, writable: true }));

@@ -3,7 +3,7 @@ import type { CgiSlot } from './process-pool.js';
 
 /**
  * The framework-neutral request the gateway runs. Adapters build one from their
- * framework's request; {@link createCgiRequest} builds one from `node:http`.
+ * framework's request (`requestFromNode` for those on `node:http`).
  */
 export interface CgiRequest {
   /** Request id used in log lines and events. */
@@ -68,6 +68,32 @@ const idPrefix = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)
 export function nextRequestId(): string {
   sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
   return `${idPrefix}-${sequence.toString(36)}`;
+}
+
+/**
+ * A request the server makes up itself (a dry run, a check, a test): a GET from 127.0.0.1 to
+ * 127.0.0.1:80 over HTTP/1.1 with no body and no way to be aborted, unless `fields` say otherwise.
+ */
+export function localRequest(fields: Partial<CgiRequest> & { readonly target: string }): CgiRequest {
+  const mountPath = fields.mountPath ?? '';
+  const { path, query } = splitTarget(fields.target);
+  return {
+    id: nextRequestId(),
+    method: 'GET',
+    mountPath,
+    path: path.slice(mountPath.length),
+    query,
+    rawHeaders: ['Host', 'localhost'],
+    body: null,
+    httpVersion: '1.1',
+    remoteAddress: '127.0.0.1',
+    remotePort: 40000,
+    localAddress: '127.0.0.1',
+    localPort: 80,
+    secure: false,
+    signal: new AbortController().signal,
+    ...fields,
+  };
 }
 
 /** Splits a request-target into its raw path and query. */

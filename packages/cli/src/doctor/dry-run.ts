@@ -6,6 +6,7 @@ import {
   collectHeaders,
   createCgiEnv,
   explainScriptFailure,
+  localRequest,
   nodeFileProbe,
 } from '@cgibridge/core';
 import type { Findings } from './finding.js';
@@ -17,24 +18,7 @@ const RAW_HEADERS = ['Host', 'localhost', 'User-Agent', 'cgibridge-doctor', 'Acc
 
 /** A GET for the script's URL with no query and no body, as a local client would send it. */
 function syntheticGet(match: CgiScriptMatch, mountPath: string): CgiRequest {
-  const path = match.scriptName.slice(mountPath.length);
-  return {
-    id: 'doctor',
-    method: 'GET',
-    target: match.scriptName,
-    mountPath,
-    path,
-    query: '',
-    rawHeaders: RAW_HEADERS,
-    body: null,
-    httpVersion: '1.1',
-    remoteAddress: '127.0.0.1',
-    remotePort: 40000,
-    localAddress: '127.0.0.1',
-    localPort: 80,
-    secure: false,
-    signal: new AbortController().signal,
-  };
+  return localRequest({ id: 'doctor', target: match.scriptName, mountPath, rawHeaders: RAW_HEADERS });
 }
 
 function tail(stderr: string, lines = 5): string {
