@@ -129,8 +129,10 @@ export class ScriptRun {
     // destroy() after a timeout or a disconnect: handled by fail().
     process.stdout.on('error', () => {});
     void process.exit.then(this.#onExit);
+    // The whole exchange is bounded: time spent reading a chunked body counts.
     const { timeout } = this.context.config;
-    if (timeout < 2 ** 31) this.#timer = setTimeout(this.timeout, timeout);
+    const left = Math.max(1, timeout - (performance.now() - this.run.start));
+    if (timeout < 2 ** 31) this.#timer = setTimeout(this.timeout, left);
     this.context.events.emit({
       type: 'spawn',
       id: request.id,
