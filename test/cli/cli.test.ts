@@ -30,8 +30,16 @@ describe('cgibridge serve', () => {
       // The line is written once the script has been reaped, just after the response.
       await eventually(() => cli.output().includes('GET /cgi-bin/nothing.sh 502'), 5000, 'log line');
       expect(cli.output()).toContain('GET /elsewhere 404');
-      expect(cli.output()).toMatch(/GET \/cgi-bin\/hello\.sh 200 [\d.]+ms exit=0/);
-      expect(cli.output()).toMatch(/GET \/cgi-bin\/nothing\.sh 502 [\d.]+ms exit=3 ERR_CGI_NO_HEADERS/);
+      // time, level, request id, client, method, target, status, duration, exit status, bytes in and out.
+      const line = /^\S+Z INFO (\S+) 127\.0\.0\.1 GET \/cgi-bin\/hello\.sh 200 [\d.]+ms exit=0 in=0 out=14$/m;
+      expect(cli.output()).toMatch(line);
+      const failed =
+        /^\S+Z INFO (\S+) 127\.0\.0\.1 GET \/cgi-bin\/nothing\.sh 502 [\d.]+ms exit=3 in=0 out=0 error=ERR_CGI_NO_HEADERS$/m;
+      const id = failed.exec(cli.output())?.[1];
+      // The failure's own line carries the same request id.
+      expect(cli.output()).toMatch(
+        new RegExp(`^\\S+Z ERROR ${id} /cgi-bin/nothing\\.sh: the script exited with status 3`, 'm'),
+      );
     } finally {
       await cli.stop();
     }

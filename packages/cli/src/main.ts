@@ -1,5 +1,5 @@
 import { closeSync, readFileSync } from 'node:fs';
-import { CgiOptionError, consoleLogger, listInheritedDescriptors } from '@cgibridge/core';
+import { CgiOptionError, listInheritedDescriptors } from '@cgibridge/core';
 import { parseCommandLine, SERVE_USAGE, USAGE, UsageError } from './args.js';
 import { doctorMain } from './doctor/index.js';
 import { OPTION_FLAGS } from './flags.js';
@@ -55,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     return error instanceof TypeError ? 2 : 1;
   }
   const stop = (signal: NodeJS.Signals) => {
-    consoleLogger.info(`${signal}: stopping (killing running scripts)`);
+    running.log.info(`${signal}: stopping (killing running scripts)`);
     process.once(signal, () => process.exit(130)); // a second signal: stop now
     void running.close().then(() => process.exit(0));
   };

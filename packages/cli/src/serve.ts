@@ -3,12 +3,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import {
   acceptExpectContinue,
-  type CgiEndEvent,
+  accessEntry,
   type CgiHandler,
+  type CgiLog,
   type CgiLogger,
-  consoleLogger,
   createCgiHandler,
   errorBody,
+  nextRequestId,
 } from '@cgibridge/core';
 import type { ServeCommand } from './args.js';
 import { fdBudget } from './fd-budget.js';
@@ -18,6 +19,8 @@ export interface RunningServer {
   readonly server: Server;
   /** The URL the scripts are served under, e.g. `http://127.0.0.1:8080/cgi-bin/`. */
   readonly url: string;
+  /** The server's log (the gateway's): `--log-format`, one format for every line. */
+  readonly log: CgiLog;
   /** Stops accepting connections, kills running scripts (process groups) and closes every connection. */
   close(): Promise<void>;
 }
@@ -25,33 +28,36 @@ export interface RunningServer {
 /** How long a client may take to send its request headers (slowloris): 10 s, checked every second. */
 const HEADERS_TIMEOUT = 10_000;
 
-function formatEnd(event: CgiEndEvent): string {
-  const status =
-    event.localRedirect !== undefined
-      ? `-> ${JSON.stringify(event.localRedirect).slice(1, -1)} (local redirect)`
-      : event.status === 0
-        ? '-'
-        : String(event.status);
-  const exit =
-    event.signal !== null ? ` signal=${event.signal}` : event.exitCode !== null ? ` exit=${event.exitCode}` : '';
-  const error = event.errorCode === undefined ? '' : ` ${event.errorCode}`;
-  return `${event.method} ${JSON.stringify(event.target).slice(1, -1)} ${status} ${event.durationMs}ms${exit}${error}`;
-}
-
 /** What the CLI answers outside the scripts: the site root points at the mount, anything else is 404. */
-function outsideMount(command: ServeCommand, handler: CgiHandler, logger: CgiLogger) {
+function outsideMount(command: ServeCommand, handler: CgiHandler) {
+  const { config } = handler.gateway;
   return (req: IncomingMessage, res: ServerResponse) => {
-    const mount = handler.gateway.config.mountPath;
-    if (mount !== '' && (req.url === '/' || req.url === '')) {
-      if (!command.quiet) logger.info(`${req.method} / 302`);
-      res.writeHead(302, { Location: `${mount}/`, 'Content-Length': '0' });
-      res.end();
-      return;
-    }
-    if (!command.quiet) logger.info(`${req.method} ${JSON.stringify(req.url).slice(1, -1)} 404`);
-    const body = errorBody(404);
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    const start = performance.now();
+    const mount = config.mountPath;
+    const redirect = mount !== '' && (req.url === '/' || req.url === '');
+    const body = redirect ? '' : errorBody(404);
+    res.writeHead(redirect ? 302 : 404, {
+      ...(redirect ? { Location: `${mount}/` } : { 'Content-Type': 'text/plain; charset=utf-8' }),
+      'Content-Length': Buffer.byteLength(body),
+    });
     res.end(body);
+    if (command.quiet) return;
+    // The same access line as a script's, so every request reads alike in the log.
+    const { message, fields } = accessEntry({
+      type: 'end',
+      id: nextRequestId(),
+      startTime: Math.round(performance.timeOrigin + start),
+      method: req.method ?? 'GET',
+      target: req.url ?? '/',
+      client: (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, ''),
+      status: res.statusCode,
+      durationMs: Math.round((performance.now() - start) * 10) / 10,
+      exitCode: null,
+      signal: null,
+      bytesIn: 0,
+      bytesOut: Buffer.byteLength(body),
+    });
+    config.logger.info(message, fields);
   };
 }
 
@@ -80,24 +86,26 @@ function capConnectionsPerPeer(server: Server, cap: number, trusted: (address: s
 
 /**
  * Starts the server `cgibridge serve` describes.
+ * @param logger - where log lines go, in `--log-format` (default: the console).
  * @throws CgiOptionError (a TypeError) when an option is wrong (it names it), or a listen error.
  */
-export async function serve(command: ServeCommand, logger: CgiLogger = consoleLogger): Promise<RunningServer> {
+export async function serve(command: ServeCommand, logger?: CgiLogger): Promise<RunningServer> {
   const wanted = command.options.maxConcurrent ?? 64;
   const budget = fdBudget(wanted === Number.POSITIVE_INFINITY ? 1_000_000 : wanted);
-  if (budget.maxConcurrent < wanted) {
-    logger.warn(
-      `open-file limit ${budget.limit}: at most ${budget.maxConcurrent} scripts and ${budget.maxConnections} connections at once (raise it with ulimit -n)`,
-    );
-  }
   const handler = createCgiHandler({
     ...command.options,
     maxConcurrent: budget.maxConcurrent,
-    logger,
-    onEvent: command.quiet ? undefined : (event) => event.type === 'end' && logger.info(formatEnd(event)),
+    ...(logger === undefined ? {} : { logger }),
+    accessLog: !command.quiet,
   });
+  const log = handler.gateway.config.logger;
+  if (budget.maxConcurrent < wanted) {
+    log.warn(
+      `open-file limit ${budget.limit}: at most ${budget.maxConcurrent} scripts and ${budget.maxConnections} connections at once (raise it with ulimit -n)`,
+    );
+  }
   const { config } = handler.gateway;
-  const fallback = outsideMount(command, handler, logger);
+  const fallback = outsideMount(command, handler);
   // The script's own timeout bounds the upload too; this bounds a request nothing answers yet.
   const requestTimeout = config.timeout === Number.POSITIVE_INFINITY ? 0 : config.timeout + config.killGrace + 1000;
   const server = createServer(
@@ -118,8 +126,8 @@ export async function serve(command: ServeCommand, logger: CgiLogger = consoleLo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}${config.mountPath}/`;
   const what = config.script?.path ?? config.root?.path ?? resolve('.');
-  logger.info(`serving ${what} at ${url} (spawner: ${handler.gateway.spawner.name})`);
-  return { server, url, close: closer(server, handler) };
+  log.info(`serving ${what} at ${url} (spawner: ${handler.gateway.spawner.name})`);
+  return { server, url, log, close: closer(server, handler) };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -1,4 +1,5 @@
-import type { CgiLogger } from './logger.js';
+import { accessEntry } from './access-log.js';
+import type { CgiLog } from './log.js';
 import type { CgiRequest } from './request.js';
 import type { CgiExit } from './spawner.js';
 
@@ -6,6 +7,8 @@ import type { CgiExit } from './spawner.js';
 export interface CgiEndEvent {
   readonly type: 'end';
   readonly id: string;
+  /** When the request arrived, in epoch milliseconds. */
+  readonly startTime: number;
   readonly method: string;
   /** The original request-target. */
   readonly target: string;
@@ -68,14 +71,19 @@ export interface CgiEndFields {
   localRedirect?: string | undefined;
 }
 
-/** Delivers events to `onEvent`, which must not throw: if it does, the error is logged, never propagated. */
+/**
+ * Delivers events to `onEvent`, which must not throw: if it does, the error is logged, never
+ * propagated. With `accessLog`, each `end` is also logged as the request's access line.
+ */
 export class CgiEventSink {
   readonly #onEvent: ((event: CgiEvent) => void) | undefined;
-  readonly #logger: CgiLogger;
+  readonly #logger: CgiLog;
+  readonly #accessLog: boolean;
 
-  constructor(onEvent: ((event: CgiEvent) => void) | undefined, logger: CgiLogger) {
+  constructor(onEvent: ((event: CgiEvent) => void) | undefined, logger: CgiLog, accessLog = false) {
     this.#onEvent = onEvent;
     this.#logger = logger;
+    this.#accessLog = accessLog;
   }
 
   emit(event: CgiEvent): void {
@@ -89,10 +97,11 @@ export class CgiEventSink {
 
   /** The `end` event of a request that started at `start` (a `performance.now()` reading). */
   end(request: CgiRequest, start: number, fields: CgiEndFields): void {
-    if (this.#onEvent === undefined) return;
-    this.emit({
+    if (this.#onEvent === undefined && !this.#accessLog) return;
+    const event: CgiEndEvent = {
       type: 'end',
       id: request.id,
+      startTime: Math.round(performance.timeOrigin + start),
       method: request.method,
       target: request.target,
       client: fields.client ?? request.remoteAddress,
@@ -105,6 +114,11 @@ export class CgiEventSink {
       bytesOut: fields.bytesOut ?? 0,
       errorCode: fields.errorCode,
       localRedirect: fields.localRedirect,
-    });
+    };
+    if (this.#accessLog) {
+      const { message, fields: logged } = accessEntry(event);
+      this.#logger.info(message, logged);
+    }
+    this.emit(event);
   }
 }

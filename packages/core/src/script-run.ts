@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { DebugFactsCollector } from './debug-facts.js';
 import { CgiError } from './errors.js';
 import type { CgiEventSink } from './events.js';
 import { drainStderr } from './log-stderr.js';
@@ -80,6 +81,10 @@ export class ScriptRun {
   readonly #reader: CgiHeaderReader;
   readonly #feed: StdinFeed;
   readonly #label: string;
+  /** Every line of this run carries its request id. */
+  readonly #fields: { readonly reqId: string; readonly scriptName: string };
+  /** What the development error page shows (only with `debug`). */
+  readonly #facts: DebugFactsCollector | undefined;
   /** Settles when the run has ended: slot released, `end` emitted. */
   readonly done: Promise<void>;
 
@@ -88,7 +93,9 @@ export class ScriptRun {
     private readonly run: CgiRunStart,
   ) {
     const { config } = context;
-    this.#label = `${run.request.id} ${run.match.scriptName}`;
+    this.#label = run.match.scriptName;
+    this.#fields = { reqId: run.request.id, scriptName: run.match.scriptName };
+    this.#facts = config.debug ? new DebugFactsCollector(run.match.scriptName, run.process) : undefined;
     this.#reader = new CgiHeaderReader(config.maxResponseHeaderBytes);
     this.done = new Promise((resolve) => {
       this.#finished = resolve;
@@ -115,7 +122,10 @@ export class ScriptRun {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    drainStderr(process.stderr, (line) => this.context.config.logger.warn(`${this.#label} stderr: ${line}`));
+    drainStderr(process.stderr, (line) => {
+      this.context.config.logger.warn(`${this.#label} stderr: ${line}`, this.#fields);
+      this.#facts?.stderrLine(line);
+    });
     process.stdout.on('data', this.#onHeaderData);
     process.stdout.once('close', this.#onOutputClosed);
     // destroy() after a timeout or a disconnect: handled by fail().
@@ -141,6 +151,7 @@ export class ScriptRun {
   readonly #onHeaderData = (chunk: Buffer): void => {
     let head: CgiResponseHead;
     let rest: Buffer;
+    this.#facts?.output(chunk);
     try {
       const parsed = this.#reader.push(chunk);
       if (parsed === null) return;
@@ -242,6 +253,7 @@ export class ScriptRun {
     this.#error ??= new CgiError('ERR_CGI_RESPONSE_LENGTH', 'the script wrote more than its Content-Length');
     this.context.config.logger.error(
       `${this.#label}: the script wrote more than its Content-Length (${declared}); the rest was dropped, the script killed`,
+      this.#fields,
     );
     this.#kill();
   };
@@ -290,11 +302,13 @@ export class ScriptRun {
     if (process.groupAlive()) {
       logger.warn(
         `${this.#label}: a background process still held the output ${killGrace} ms after the script exited; killed its group`,
+        this.#fields,
       );
       this.#kill();
     } else {
       logger.warn(
         `${this.#label}: a process that left the script's process group (setsid, set -m) still held the output ${killGrace} ms after the script exited; closed it`,
+        this.#fields,
       );
     }
     if (this.#phase === 'body') this.#body?.finish();
@@ -331,13 +345,15 @@ export class ScriptRun {
    */
   fail(error: CgiError, level: 'error' | 'warn' | 'info' = 'error'): void {
     if (this.#phase === 'failed') return;
-    this.context.config.logger[level](`${this.#label}: ${error.message}`);
+    this.context.config.logger[level](`${this.#label}: ${error.message}`, this.#fields);
     this.#error ??= error;
     this.#feed.stop();
     switch (this.#phase) {
       case 'head':
         this.#phase = 'failed';
         this.#status = error.status;
+        // Still running at the failure: the kill below is what ends it.
+        this.#facts?.failed(error, this.done, this.#exit === undefined, this.context.config.killGrace + 1000);
         this.#kill();
         this.#settle();
         this.#reject(error);
@@ -391,8 +407,9 @@ export class ScriptRun {
   #logExit(exit: CgiExit): void {
     if (this.#error !== undefined) return;
     const { logger } = this.context.config;
-    if (exit.code !== null && exit.code !== 0) logger.warn(`${this.#label}: exited with status ${exit.code}`);
-    else if (exit.signal !== null) logger.warn(`${this.#label}: killed by ${exit.signal}`);
+    if (exit.code !== null && exit.code !== 0)
+      logger.warn(`${this.#label}: exited with status ${exit.code}`, this.#fields);
+    else if (exit.signal !== null) logger.warn(`${this.#label}: killed by ${exit.signal}`, this.#fields);
   }
 
   #tooLarge(): CgiError {
