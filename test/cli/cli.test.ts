@@ -84,6 +84,43 @@ describe('cgibridge serve', () => {
     }
   });
 
+  it('writes pino-compatible JSON lines with --log-format json, every line to stdout', async () => {
+    const cli = await startCli([root.root, '--log-format', 'json']);
+    try {
+      await request(`${cli.url}stderr.sh`);
+      await eventually(() => cli.output().includes('"status":200'), 5000, 'the access line');
+      const lines = cli
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const access = lines.find((line) => line.status === 200);
+      expect(access).toMatchObject({ level: 30, method: 'GET', target: '/cgi-bin/stderr.sh', client: '127.0.0.1' });
+      expect(typeof access?.time).toBe('number');
+      expect(lines.filter((line) => line.reqId === access?.reqId && line.level === 40).map((line) => line.msg)).toEqual(
+        ['/cgi-bin/stderr.sh stderr: first warning', '/cgi-bin/stderr.sh stderr: second warning'],
+      );
+      expect(cli.stderr()).toBe('');
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it('shows the development error page with --dev, and only then', async () => {
+    const dev = await startCli([root.root, '--dev', '--quiet']);
+    const plain = await startCli([root.root, '--quiet']);
+    try {
+      const page = await request(`${dev.url}nothing.sh`, { headers: { Accept: 'text/html' } });
+      expect(page.status).toBe(502);
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(page.text).toContain('the script exited with status 3 without printing anything');
+      const generic = await request(`${plain.url}nothing.sh`, { headers: { Accept: 'text/html' } });
+      expect(generic.text).toBe('502 Bad Gateway\n');
+    } finally {
+      await Promise.all([dev.stop(), plain.stop()]);
+    }
+  });
+
   it.each(['SIGTERM', 'SIGINT'] as const)('on %s stops, kills running scripts and exits 0', async (signal) => {
     const cli = await startCli([root.root]);
     const file = join(root.scratch, `signal-${signal}`);
