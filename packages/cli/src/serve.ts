@@ -3,13 +3,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import {
   acceptExpectContinue,
-  accessEntry,
   type CgiHandler,
   type CgiLog,
   type CgiLogger,
   createCgiHandler,
   errorBody,
-  nextRequestId,
+  logAccess,
 } from '@cgibridge/core';
 import type { ServeCommand } from './args.js';
 import { fdBudget } from './fd-budget.js';
@@ -32,7 +31,8 @@ const HEADERS_TIMEOUT = 10_000;
 function outsideMount(command: ServeCommand, handler: CgiHandler) {
   const { config } = handler.gateway;
   return (req: IncomingMessage, res: ServerResponse) => {
-    const start = performance.now();
+    // The same access line as a script's, so every request reads alike in the log.
+    if (!command.quiet) logAccess(config.logger, req, res);
     const mount = config.mountPath;
     const redirect = mount !== '' && (req.url === '/' || req.url === '');
     const body = redirect ? '' : errorBody(404);
@@ -41,23 +41,6 @@ function outsideMount(command: ServeCommand, handler: CgiHandler) {
       'Content-Length': Buffer.byteLength(body),
     });
     res.end(body);
-    if (command.quiet) return;
-    // The same access line as a script's, so every request reads alike in the log.
-    const { message, fields } = accessEntry({
-      type: 'end',
-      id: nextRequestId(),
-      startTime: Math.round(performance.timeOrigin + start),
-      method: req.method ?? 'GET',
-      target: req.url ?? '/',
-      client: (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, ''),
-      status: res.statusCode,
-      durationMs: Math.round((performance.now() - start) * 10) / 10,
-      exitCode: null,
-      signal: null,
-      bytesIn: 0,
-      bytesOut: Buffer.byteLength(body),
-    });
-    config.logger.info(message, fields);
   };
 }
 

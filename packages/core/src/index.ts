@@ -3,7 +3,7 @@
  * Everything not exported here is internal.
  * @packageDocumentation
  */
-export { accessEntry } from './access-log.js';
+export { accessEntry, logAccess } from './access-log.js';
 export { createChildProcessSpawner } from './child-process-spawner.js';
 export { parseCommandArgs } from './command-args.js';
 export { collectHeaders, createCgiEnv, SERVER_SOFTWARE } from './create-env.js';
