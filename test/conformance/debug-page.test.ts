@@ -64,6 +64,13 @@ conformance(
       expect(reply.text).toContain('== Exit status\nthe script did not start\n');
     });
 
+    it('explains a script without its execute bit', async () => {
+      const reply = await request(ctx.url('/cgi-bin/not-executable.sh'), { headers: { Accept: 'text/plain' } });
+      expect(reply.status).toBe(500);
+      expect(reply.text).toMatch(/^500 Internal Server Error: \/cgi-bin\/not-executable\.sh\n/);
+      expect(reply.text).toContain('the script is not executable; run "chmod +x" on it');
+    });
+
     it('shows a timed-out script as killed, with what it said before', async () => {
       const server = await ctx.start({ debug: true, timeout: 300, killGrace: 200 });
       const reply = await request(`${server.origin}/cgi-bin/debug-hang.sh`, { headers: HTML });
@@ -89,9 +96,14 @@ conformance(
 conformance('without the debug option, nothing of a failure reaches the client', (ctx) => {
   describe('production mode (the default)', () => {
     it.each([['text/html'], ['*/*']])('answers a failing script with the generic body (Accept: %s)', async (accept) => {
-      for (const script of ['debug-xss.sh', 'debug-noisy.sh', 'missing-interpreter.sh']) {
+      for (const [script, status] of [
+        ['debug-xss.sh', 502],
+        ['debug-noisy.sh', 502],
+        ['missing-interpreter.sh', 502],
+        ['not-executable.sh', 500],
+      ] as const) {
         const reply = await request(ctx.url(`/cgi-bin/${script}`), { headers: { Accept: accept } });
-        expectGenericError(reply, 502, ctx.root.root);
+        expectGenericError(reply, status, ctx.root.root);
         for (const leak of ['script', 'stderr', 'alert', 'exited', 'xxxx', 'Development mode', 'interpreter']) {
           expect(reply.text, `${script}: ${leak}`).not.toContain(leak);
         }

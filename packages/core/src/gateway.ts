@@ -86,7 +86,8 @@ function failEarly(engine: Engine, request: CgiRequest, start: number, error: un
   const label = scriptName ?? `${request.method} ${quoteForLog(request.target)}`;
   const fields = { reqId: request.id, scriptName };
   (failure.status >= 500 ? logger.error : logger.info)(`${label}: ${failure.message}`, fields);
-  if (engine.config.debug && scriptName !== undefined) recordStartFailure(failure, scriptName);
+  // Before a match (a script without its execute bit), the script is named by the URL path.
+  if (engine.config.debug) recordStartFailure(failure, scriptName ?? request.mountPath + request.path);
   engine.events.end(request, start, { scriptName, status: failure.status, errorCode: failure.code });
   throw failure;
 }
