@@ -145,3 +145,23 @@ it('logs no access line without accessLog', async () => {
   await new Promise((resolve) => setTimeout(resolve, 100));
   expect(logger.lines).toEqual([]);
 });
+
+it('logs the client a trusted proxy names, whether a script ran or not', async () => {
+  const logger = new MemoryLogger();
+  const options = { root: servers.root().root, mountPath: '/cgi-bin', accessLog: true, trustProxy: ['127.0.0.1'] };
+  const origin = await servers.serve(createCgiHandler({ ...options, logger }));
+  const headers = { 'X-Forwarded-For': '203.0.113.9' };
+  expect((await request(`${origin}/cgi-bin/hello.sh`, { headers })).status).toBe(200);
+  expect((await request(`${origin}/cgi-bin/not-executable.sh`, { headers })).status).toBe(500);
+  expect((await request(`${origin}/cgi-bin/.env`, { headers })).status).toBe(404);
+  const access = /^\S+Z INFO \S+ (\S+) GET (\S+) (\d+) /;
+  const accessLines = () => logger.lines.filter((line) => access.test(line.message));
+  await eventually(() => accessLines().length === 3, 5000, `three access lines in:\n${logger.text()}`);
+  // A script's line comes once it has exited, possibly after the next request's.
+  const clients = accessLines().map((line) => access.exec(line.message)?.slice(1) as string[]);
+  expect(clients.sort()).toEqual([
+    ['203.0.113.9', '/cgi-bin/.env', '404'],
+    ['203.0.113.9', '/cgi-bin/hello.sh', '200'],
+    ['203.0.113.9', '/cgi-bin/not-executable.sh', '500'],
+  ]);
+});

@@ -1,5 +1,7 @@
 import { accessEntry } from './access-log.js';
-import type { CgiLog } from './log.js';
+import { collectHeaders } from './create-env.js';
+import type { CgiConfig } from './options.js';
+import { peerOf } from './peer.js';
 import type { CgiRequest } from './request.js';
 import type { CgiExit } from './spawner.js';
 
@@ -12,7 +14,10 @@ export interface CgiEndEvent {
   readonly method: string;
   /** The original request-target. */
   readonly target: string;
-  /** The client address the script saw (`REMOTE_ADDR`), or the peer's when no script ran. */
+  /**
+   * The client address the script saw (`REMOTE_ADDR`); when no script ran, the one it would have
+   * seen (the peer, or the client a trusted proxy names).
+   */
   readonly client: string;
   /** `SCRIPT_NAME` of the script that ran, if one did. */
   readonly scriptName?: string | undefined;
@@ -76,35 +81,34 @@ export interface CgiEndFields {
  * propagated. With `accessLog`, each `end` is also logged as the request's access line.
  */
 export class CgiEventSink {
-  readonly #onEvent: ((event: CgiEvent) => void) | undefined;
-  readonly #logger: CgiLog;
-  readonly #accessLog: boolean;
+  readonly #config: CgiConfig;
 
-  constructor(onEvent: ((event: CgiEvent) => void) | undefined, logger: CgiLog, accessLog = false) {
-    this.#onEvent = onEvent;
-    this.#logger = logger;
-    this.#accessLog = accessLog;
+  /** Reads `onEvent`, `logger` and `accessLog`, and the proxy trust for a client no script saw. */
+  constructor(config: CgiConfig) {
+    this.#config = config;
   }
 
   emit(event: CgiEvent): void {
-    if (this.#onEvent === undefined) return;
+    const { onEvent } = this.#config;
+    if (onEvent === undefined) return;
     try {
-      this.#onEvent(event);
+      onEvent(event);
     } catch (error) {
-      this.#logger.error(`onEvent threw: ${(error as Error)?.message ?? String(error)}`);
+      this.#config.logger.error(`onEvent threw: ${(error as Error)?.message ?? String(error)}`);
     }
   }
 
   /** The `end` event of a request that started at `start` (a `performance.now()` reading). */
   end(request: CgiRequest, start: number, fields: CgiEndFields): void {
-    if (this.#onEvent === undefined && !this.#accessLog) return;
+    const { onEvent, accessLog, logger } = this.#config;
+    if (onEvent === undefined && !accessLog) return;
     const event: CgiEndEvent = {
       type: 'end',
       id: request.id,
       startTime: Math.round(performance.timeOrigin + start),
       method: request.method,
       target: request.target,
-      client: fields.client ?? request.remoteAddress,
+      client: fields.client ?? this.#clientOf(request),
       scriptName: fields.scriptName,
       status: fields.status,
       durationMs: Math.round((performance.now() - start) * 10) / 10,
@@ -115,10 +119,20 @@ export class CgiEventSink {
       errorCode: fields.errorCode,
       localRedirect: fields.localRedirect,
     };
-    if (this.#accessLog) {
+    if (accessLog) {
       const { message, fields: logged } = accessEntry(event);
-      this.#logger.info(message, logged);
+      logger.info(message, logged);
     }
     this.emit(event);
+  }
+
+  /** `REMOTE_ADDR` as a script would have seen it. */
+  #clientOf(request: CgiRequest): string {
+    try {
+      return peerOf(request, collectHeaders(request.rawHeaders), this.#config).address;
+    } catch {
+      // Headers the gateway refused (a 400): the peer as it connected.
+      return request.remoteAddress;
+    }
   }
 }

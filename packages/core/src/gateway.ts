@@ -58,7 +58,7 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
   const engine: Engine = {
     config,
     pool: new CgiProcessPool(config.maxConcurrent, config.killGrace),
-    events: new CgiEventSink(config.onEvent, config.logger, config.accessLog),
+    events: new CgiEventSink(config),
     spawner: selectSpawner(config),
     budget: new SpoolBudget(config.spoolBudget),
   };
