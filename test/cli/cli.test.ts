@@ -30,8 +30,16 @@ describe('cgibridge serve', () => {
       // The line is written once the script has been reaped, just after the response.
       await eventually(() => cli.output().includes('GET /cgi-bin/nothing.sh 502'), 5000, 'log line');
       expect(cli.output()).toContain('GET /elsewhere 404');
-      expect(cli.output()).toMatch(/GET \/cgi-bin\/hello\.sh 200 [\d.]+ms exit=0/);
-      expect(cli.output()).toMatch(/GET \/cgi-bin\/nothing\.sh 502 [\d.]+ms exit=3 ERR_CGI_NO_HEADERS/);
+      // time, level, request id, client, method, target, status, duration, exit status, bytes in and out.
+      const line = /^\S+Z INFO (\S+) 127\.0\.0\.1 GET \/cgi-bin\/hello\.sh 200 [\d.]+ms exit=0 in=0 out=14$/m;
+      expect(cli.output()).toMatch(line);
+      const failed =
+        /^\S+Z INFO (\S+) 127\.0\.0\.1 GET \/cgi-bin\/nothing\.sh 502 [\d.]+ms exit=3 in=0 out=0 error=ERR_CGI_NO_HEADERS$/m;
+      const id = failed.exec(cli.output())?.[1];
+      // The failure's own line carries the same request id.
+      expect(cli.output()).toMatch(
+        new RegExp(`^\\S+Z ERROR ${id} /cgi-bin/nothing\\.sh: the script exited with status 3`, 'm'),
+      );
     } finally {
       await cli.stop();
     }
@@ -73,6 +81,43 @@ describe('cgibridge serve', () => {
       expect(cli.output()).not.toMatch(/GET \/legacy/);
     } finally {
       await cli.stop();
+    }
+  });
+
+  it('writes pino-compatible JSON lines with --log-format json, every line to stdout', async () => {
+    const cli = await startCli([root.root, '--log-format', 'json']);
+    try {
+      await request(`${cli.url}stderr.sh`);
+      await eventually(() => cli.output().includes('"status":200'), 5000, 'the access line');
+      const lines = cli
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const access = lines.find((line) => line.status === 200);
+      expect(access).toMatchObject({ level: 30, method: 'GET', target: '/cgi-bin/stderr.sh', client: '127.0.0.1' });
+      expect(typeof access?.time).toBe('number');
+      expect(lines.filter((line) => line.reqId === access?.reqId && line.level === 40).map((line) => line.msg)).toEqual(
+        ['/cgi-bin/stderr.sh stderr: first warning', '/cgi-bin/stderr.sh stderr: second warning'],
+      );
+      expect(cli.stderr()).toBe('');
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it('shows the development error page with --dev, and only then', async () => {
+    const dev = await startCli([root.root, '--dev', '--quiet']);
+    const plain = await startCli([root.root, '--quiet']);
+    try {
+      const page = await request(`${dev.url}nothing.sh`, { headers: { Accept: 'text/html' } });
+      expect(page.status).toBe(502);
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(page.text).toContain('the script exited with status 3 without printing anything');
+      const generic = await request(`${plain.url}nothing.sh`, { headers: { Accept: 'text/html' } });
+      expect(generic.text).toBe('502 Bad Gateway\n');
+    } finally {
+      await Promise.all([dev.stop(), plain.stop()]);
     }
   });
 

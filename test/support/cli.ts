@@ -10,7 +10,10 @@ export interface RunningCli {
   readonly url: string;
   readonly origin: string;
   readonly port: number;
+  /** stdout and stderr as they came, interleaved. */
   readonly output: () => string;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
   /** Resolves with the exit code (or signal) once the process has ended. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
@@ -29,11 +32,15 @@ export async function startCli(args: string[], shell?: string): Promise<RunningC
       ? spawn(CLI, argv, { stdio })
       : spawn('bash', ['-c', `${shell} && exec "$0" "$@"`, CLI, ...argv], { stdio });
   let output = '';
+  let stdout = '';
+  let stderr = '';
   proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;
+    stdout += chunk;
   });
   proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;
+    stderr += chunk;
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => resolve({ code, signal })),
@@ -41,6 +48,7 @@ export async function startCli(args: string[], shell?: string): Promise<RunningC
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`CLI did not start:\n${output}`)), 15_000);
     const check = () => {
+      // The text line, or the JSON line's msg (--log-format json).
       const match = /serving .* at (http:\/\/\S+)/.exec(output);
       if (match) {
         clearTimeout(timer);
@@ -57,6 +65,8 @@ export async function startCli(args: string[], shell?: string): Promise<RunningC
     origin,
     port: Number(new URL(url).port),
     output: () => output,
+    stdout: () => stdout,
+    stderr: () => stderr,
     exited,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');

@@ -25,5 +25,5 @@ it('warns once, naming them, when the host process holds descriptors scripts wou
   const { lines, fds } = JSON.parse(result.stdout as string) as { lines: string[]; fds: number[] };
   expect(fds).toEqual(expect.arrayContaining([40, 41]));
   expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^file descriptors (\d+, )*40, 41(, \d+)* were inherited without close-on-exec/);
+  expect(lines[0]).toMatch(/^\S+Z WARN - file descriptors (\d+, )*40, 41(, \d+)* were inherited without close-on-exec/);
 });

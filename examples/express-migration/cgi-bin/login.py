@@ -5,6 +5,9 @@ import os
 import sys
 from urllib.parse import parse_qs
 
+status = None
+error = ""
+user = ""
 if os.environ["REQUEST_METHOD"] == "POST":
     length = int(os.environ.get("CONTENT_LENGTH") or 0)
     form = parse_qs(sys.stdin.buffer.read(length).decode("utf-8", "replace"))
@@ -17,18 +20,22 @@ if os.environ["REQUEST_METHOD"] == "POST":
         print("Location: /welcome")
         print()
         sys.exit(0)
-    error = "<p id=\"error\">Wrong name or password.</p>"
-else:
-    error = ""
+    # A failed login is a 401, with the form again (RFC 9110 asks for a challenge: a form login's own scheme).
+    status = "401 Unauthorized"
+    error = '<p id="error" class="error">Wrong name or password.</p>'
 
+if status:
+    print("Status: %s" % status)
+    print('WWW-Authenticate: Form realm="Acme intranet"')
 print("Content-Type: text/html; charset=utf-8")
 print()
 print('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in</title>')
-print('<link rel="stylesheet" href="/style.css"></head><body>')
+print('<link rel="stylesheet" href="/style.css"><link rel="icon" href="/favicon.svg" type="image/svg+xml"></head><body>')
 print('<header><a href="/">Acme intranet</a> <span class="badge legacy">legacy CGI</span></header><main>')
 print("<h1>Sign in</h1>%s" % error)
 print('<form method="post" action="%s">' % html.escape(os.environ["SCRIPT_NAME"]))
-print('<label>Name <input name="user" id="user"></label> ')
+print('<label>Name <input name="user" id="user" value="%s"></label> ' % html.escape(user))
 print('<label>Password <input name="password" id="password" type="password"></label> ')
 print('<button id="submit" type="submit">Sign in</button></form>')
-print('<p>(Any name; the password is <code>legacy</code>.)</p></main></body></html>')
+print('<p>(Any name; the password is <code>legacy</code>.)</p>')
+print('<p><a id="home" href="/">Back to the home page</a></p></main></body></html>')

@@ -249,6 +249,19 @@ export const OPTION_FLAGS: FlagTable = {
     parse: choice('--spawner', SPAWNER_MODES),
   },
   logger: null,
+  logFormat: {
+    flag: '--log-format',
+    arg: '<format>',
+    help: 'text (default: time, level, request id, message) or json (pino-compatible lines)',
+    parse: choice('--log-format', ['text', 'json'] as const),
+  },
+  // One line per request unless --quiet: a server flag, set in serve().
+  accessLog: null,
+  debug: {
+    flag: '--dev',
+    help: "development error page for a script's 5xx (diagnosis, output, stderr); never in production",
+    parse: on,
+  },
   documentRoot: {
     flag: '--document-root',
     arg: '<dir>',

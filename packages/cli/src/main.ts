@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { closeSync, readFileSync } from 'node:fs';
-import { CgiOptionError, consoleLogger, listInheritedDescriptors } from '@cgibridge/core';
+import { CgiOptionError, listInheritedDescriptors } from '@cgibridge/core';
 import { parseCommandLine, SERVE_USAGE, USAGE, UsageError } from './args.js';
 import { doctorMain } from './doctor/index.js';
 import { OPTION_FLAGS } from './flags.js';
@@ -51,14 +51,14 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   let running: Awaited<ReturnType<typeof serve>>;
   try {
     if (command.workers > 1 && cluster.isPrimary) return await runPrimary(command);
-    running = await serve(command, consoleLogger, cluster.isWorker ? reportListening : undefined);
+    running = await serve(command, undefined, cluster.isWorker ? reportListening : undefined);
   } catch (error) {
     // Wrong option values (from the gateway) and listen errors: one line, no stack.
     process.stderr.write(`cgibridge: ${flagMessage(error)}\n`);
     return error instanceof TypeError ? 2 : 1;
   }
   const stop = (signal: NodeJS.Signals) => {
-    consoleLogger.info(`${signal}: stopping (killing running scripts)`);
+    running.log.info(`${signal}: stopping (killing running scripts)`);
     process.once(signal, () => process.exit(130)); // a second signal: stop now
     void running.close().then(() => process.exit(0));
   };

@@ -3,12 +3,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 import {
   acceptExpectContinue,
-  type CgiEndEvent,
   type CgiHandler,
+  type CgiLog,
   type CgiLogger,
-  consoleLogger,
   createCgiHandler,
   errorBody,
+  logAccess,
 } from '@cgibridge/core';
 import type { ServeCommand } from './args.js';
 import { fdBudget } from './fd-budget.js';
@@ -19,6 +19,8 @@ export interface RunningServer {
   readonly server: Server;
   /** The URL the scripts are served under, e.g. `http://127.0.0.1:8080/cgi-bin/`. */
   readonly url: string;
+  /** The server's log (the gateway's): `--log-format`, one format for every line. */
+  readonly log: CgiLog;
   /** Stops accepting connections, kills running scripts (process groups) and closes every connection. */
   close(): Promise<void>;
 }
@@ -26,34 +28,36 @@ export interface RunningServer {
 /** How long a client may take to send its request headers (slowloris): 10 s, checked every second. */
 const HEADERS_TIMEOUT = 10_000;
 
-function formatEnd(event: CgiEndEvent): string {
-  const status =
-    event.localRedirect !== undefined
-      ? `-> ${JSON.stringify(event.localRedirect).slice(1, -1)} (local redirect)`
-      : event.status === 0
-        ? '-'
-        : String(event.status);
-  const exit =
-    event.signal !== null ? ` signal=${event.signal}` : event.exitCode !== null ? ` exit=${event.exitCode}` : '';
-  const error = event.errorCode === undefined ? '' : ` ${event.errorCode}`;
-  return `${event.method} ${JSON.stringify(event.target).slice(1, -1)} ${status} ${event.durationMs}ms${exit}${error}`;
-}
-
 /** What the CLI answers outside the scripts: the site root points at the first mount, anything else is 404. */
-function outsideMounts(command: ServeCommand, handlers: readonly CgiHandler[], logger: CgiLogger) {
+function outsideMounts(command: ServeCommand, handlers: readonly CgiHandler[]) {
+  const { config } = (handlers as [CgiHandler])[0].gateway;
   return (req: IncomingMessage, res: ServerResponse) => {
-    const mount = handlers[0]?.gateway.config.mountPath ?? '';
-    if (mount !== '' && command.static === undefined && (req.url === '/' || req.url === '')) {
-      if (!command.quiet) logger.info(`${req.method} / 302`);
-      res.writeHead(302, { Location: `${mount}/`, 'Content-Length': '0' });
-      res.end();
-      return;
-    }
-    if (!command.quiet) logger.info(`${req.method} ${JSON.stringify(req.url).slice(1, -1)} 404`);
-    const body = errorBody(404);
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    // The same access line as a script's, so every request reads alike in the log.
+    if (!command.quiet) logAccess(config.logger, req, res);
+    const mount = config.mountPath;
+    const redirect = mount !== '' && command.static === undefined && (req.url === '/' || req.url === '');
+    const body = redirect ? '' : errorBody(404);
+    res.writeHead(redirect ? 302 : 404, {
+      ...(redirect ? { Location: `${mount}/` } : { 'Content-Type': 'text/plain; charset=utf-8' }),
+      'Content-Length': Buffer.byteLength(body),
+    });
     res.end(body);
   };
+}
+
+/** What the operator must know before the first request: a tight descriptor limit, running as root. */
+function warnAtStart(command: ServeCommand, budget: ReturnType<typeof fdBudget>, log: CgiLog): void {
+  const wanted = command.options.maxConcurrent ?? 64;
+  if (budget.maxConcurrent < wanted) {
+    log.warn(
+      `open-file limit ${budget.limit}: at most ${budget.maxConcurrent} scripts and ${budget.maxConnections} connections at once (raise it with ulimit -n)`,
+    );
+  }
+  if (process.getuid?.() === 0 && command.mounts.some((mount) => mount.runAs === undefined)) {
+    log.warn(
+      'WARNING: running as root, and scripts will run as root too: give --user NAME (e.g. www-data or nobody) so a compromised script cannot own the machine',
+    );
+  }
 }
 
 /** Static files first (if any), then each mount in order, then the CLI's own 404. */
@@ -106,25 +110,16 @@ function capConnectionsPerPeer(server: Server, cap: number, trusted: (address: s
 
 /**
  * Starts the server `cgibridge serve` describes.
+ * @param logger - where log lines go, in `--log-format` (default: the console).
  * @throws CgiOptionError (a TypeError) when an option is wrong (it names it), or a listen error.
  */
 export async function serve(
   command: ServeCommand,
-  logger: CgiLogger = consoleLogger,
-  announce: (line: string) => void = (line) => logger.info(line),
+  logger?: CgiLogger,
+  announce?: (line: string) => void,
 ): Promise<RunningServer> {
   const wanted = command.options.maxConcurrent ?? 64;
   const budget = fdBudget(wanted === Number.POSITIVE_INFINITY ? 1_000_000 : wanted);
-  if (budget.maxConcurrent < wanted) {
-    logger.warn(
-      `open-file limit ${budget.limit}: at most ${budget.maxConcurrent} scripts and ${budget.maxConnections} connections at once (raise it with ulimit -n)`,
-    );
-  }
-  if (process.getuid?.() === 0 && command.mounts.some((mount) => mount.runAs === undefined)) {
-    logger.warn(
-      'WARNING: running as root, and scripts will run as root too: give --user NAME (e.g. www-data or nobody) so a compromised script cannot own the machine',
-    );
-  }
   const share = Math.max(1, Math.floor(budget.maxConcurrent / command.mounts.length));
   const handlers = command.mounts.map((mount) =>
     createCgiHandler({
@@ -132,12 +127,14 @@ export async function serve(
       maxConcurrent: Math.min(mount.maxConcurrent ?? share, share),
       // PATH_TRANSLATED maps into the static directory when there is one (RFC 3875 4.1.6).
       documentRoot: mount.documentRoot ?? command.static,
-      logger,
-      onEvent: command.quiet ? undefined : (event) => event.type === 'end' && logger.info(formatEnd(event)),
+      ...(logger === undefined ? {} : { logger }),
+      accessLog: !command.quiet,
     }),
   );
   const [first] = handlers as [CgiHandler];
   const { config } = first.gateway;
+  const log = config.logger;
+  warnAtStart(command, budget, log);
   const files = command.static === undefined ? [] : [createStaticHandler(command.static, scriptTest(handlers))];
   // The script's own timeout bounds the upload too; this bounds a request nothing answers yet.
   const requestTimeout = config.timeout === Number.POSITIVE_INFINITY ? 0 : config.timeout + config.killGrace + 1000;
@@ -147,7 +144,7 @@ export async function serve(
       requestTimeout,
       connectionsCheckingInterval: 1000,
     },
-    chain([...files, ...handlers], outsideMounts(command, handlers, logger)),
+    chain([...files, ...handlers], outsideMounts(command, handlers)),
   );
   // The gateway decides on Expect: 100-continue (413, 503, 404 before the upload is sent).
   acceptExpectContinue(server);
@@ -160,8 +157,8 @@ export async function serve(
   const url = `http://${host}:${address.port}${config.mountPath}/`;
   const what = config.script?.path ?? config.root?.path ?? resolve('.');
   const more = handlers.length > 1 ? ` and ${handlers.length - 1} more mounts` : '';
-  announce(`serving ${what} at ${url}${more} (spawner: ${first.gateway.spawner.name})`);
-  return { server, url, close: closer(server, handlers) };
+  (announce ?? ((line) => log.info(line)))(`serving ${what} at ${url}${more} (spawner: ${first.gateway.spawner.name})`);
+  return { server, url, log, close: closer(server, handlers) };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

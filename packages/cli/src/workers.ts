@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { type CgiLogger, consoleLogger, createCgiGateway } from '@cgibridge/core';
+import { createCgiGateway } from '@cgibridge/core';
 import type { ServeCommand } from './args.js';
 import { UsageError } from './flags.js';
 
@@ -31,9 +31,11 @@ export function reportListening(line: string): void {
  * worker). A worker that dies is replaced; SIGTERM or SIGINT stops every worker the way a
  * single server stops (scripts killed, connections closed), then the primary exits 0.
  */
-export async function runPrimary(command: ServeCommand, logger: CgiLogger = consoleLogger): Promise<undefined> {
-  // Wrong options fail here, once, before any worker starts.
-  await createCgiGateway({ ...command.options, logger: false }).close();
+export async function runPrimary(command: ServeCommand): Promise<undefined> {
+  // Wrong options fail here, once, before any worker starts; its log is the workers' format.
+  const gateway = createCgiGateway(command.options);
+  const logger = gateway.config.logger;
+  await gateway.close();
   let stopping = false;
   let announced = false;
   const fork = (): Worker => {

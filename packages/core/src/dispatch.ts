@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { attachDebugPage } from './debug-page.js';
 import { asCgiError, CgiError } from './errors.js';
 import type { CgiGateway } from './gateway.js';
 import type { CgiLogger } from './logger.js';
@@ -19,7 +20,10 @@ export interface CgiHost<Ctx> {
   reenter(ctx: Ctx, location: string, chain: CgiRedirectChain): unknown;
   /** Sends a document or client redirect; its body, if any, is still streaming. */
   send(ctx: Ctx, result: CgiDocumentResult): unknown;
-  /** Answers an error before anything was sent. The error is already public (generic message, no stack). */
+  /**
+   * Answers an error before anything was sent. The error is already public (generic message, no
+   * stack); with the `debug` option a script's 5xx carries `debugPage`, to send instead of the usual body.
+   */
   fail(ctx: Ctx, error: CgiError): unknown;
   /** The response started and then its body failed: cut the connection, a truncated response must not look complete. */
   abort(ctx: Ctx): void;
@@ -37,7 +41,9 @@ export async function dispatchCgi<Ctx>(gateway: CgiGateway, host: CgiHost<Ctx>, 
     request = host.request(ctx);
     if (request !== null) result = await gateway.run(request);
   } catch (error) {
-    return host.fail(ctx, publicError(error, gateway.config.logger));
+    const shown = publicError(error, gateway.config.logger);
+    if (gateway.config.debug) await attachDebugPage(shown, error, request);
+    return host.fail(ctx, shown);
   }
   if (result === null) {
     const fell = host.fallThrough(ctx);

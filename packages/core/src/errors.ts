@@ -1,3 +1,5 @@
+import type { CgiDebugPage } from './debug-page.js';
+
 /**
  * Every way a CGI request can fail, registered once: the HTTP status it is answered with, the
  * response headers that status needs, and when it happens. The README's table is checked
@@ -93,6 +95,11 @@ export class CgiError extends Error {
   readonly expose: boolean;
   /** Extra response headers the status needs (e.g. `Retry-After` for 503). */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Only with the `debug` option, on the public copy of a script's 5xx: the development page to
+   * answer with instead of the generic body (`sendCgiError` sends it; so do the adapters).
+   */
+  declare debugPage?: CgiDebugPage;
 
   constructor(code: CgiErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });

@@ -1,4 +1,7 @@
-import type { CgiLogger } from './logger.js';
+import { accessEntry } from './access-log.js';
+import { collectHeaders } from './create-env.js';
+import type { CgiConfig } from './options.js';
+import { peerOf } from './peer.js';
 import type { CgiRequest } from './request.js';
 import type { CgiExit } from './spawner.js';
 
@@ -6,10 +9,15 @@ import type { CgiExit } from './spawner.js';
 export interface CgiEndEvent {
   readonly type: 'end';
   readonly id: string;
+  /** When the request arrived, in epoch milliseconds. */
+  readonly startTime: number;
   readonly method: string;
   /** The original request-target. */
   readonly target: string;
-  /** The client address the script saw (`REMOTE_ADDR`), or the peer's when no script ran. */
+  /**
+   * The client address the script saw (`REMOTE_ADDR`); when no script ran, the one it would have
+   * seen (the peer, or the client a trusted proxy names).
+   */
   readonly client: string;
   /** `SCRIPT_NAME` of the script that ran, if one did. */
   readonly scriptName?: string | undefined;
@@ -68,34 +76,39 @@ export interface CgiEndFields {
   localRedirect?: string | undefined;
 }
 
-/** Delivers events to `onEvent`, which must not throw: if it does, the error is logged, never propagated. */
+/**
+ * Delivers events to `onEvent`, which must not throw: if it does, the error is logged, never
+ * propagated. With `accessLog`, each `end` is also logged as the request's access line.
+ */
 export class CgiEventSink {
-  readonly #onEvent: ((event: CgiEvent) => void) | undefined;
-  readonly #logger: CgiLogger;
+  readonly #config: CgiConfig;
 
-  constructor(onEvent: ((event: CgiEvent) => void) | undefined, logger: CgiLogger) {
-    this.#onEvent = onEvent;
-    this.#logger = logger;
+  /** Reads `onEvent`, `logger` and `accessLog`, and the proxy trust for a client no script saw. */
+  constructor(config: CgiConfig) {
+    this.#config = config;
   }
 
   emit(event: CgiEvent): void {
-    if (this.#onEvent === undefined) return;
+    const { onEvent } = this.#config;
+    if (onEvent === undefined) return;
     try {
-      this.#onEvent(event);
+      onEvent(event);
     } catch (error) {
-      this.#logger.error(`onEvent threw: ${(error as Error)?.message ?? String(error)}`);
+      this.#config.logger.error(`onEvent threw: ${(error as Error)?.message ?? String(error)}`);
     }
   }
 
   /** The `end` event of a request that started at `start` (a `performance.now()` reading). */
   end(request: CgiRequest, start: number, fields: CgiEndFields): void {
-    if (this.#onEvent === undefined) return;
-    this.emit({
+    const { onEvent, accessLog, logger } = this.#config;
+    if (onEvent === undefined && !accessLog) return;
+    const event: CgiEndEvent = {
       type: 'end',
       id: request.id,
+      startTime: Math.round(performance.timeOrigin + start),
       method: request.method,
       target: request.target,
-      client: fields.client ?? request.remoteAddress,
+      client: fields.client ?? this.#clientOf(request),
       scriptName: fields.scriptName,
       status: fields.status,
       durationMs: Math.round((performance.now() - start) * 10) / 10,
@@ -105,6 +118,21 @@ export class CgiEventSink {
       bytesOut: fields.bytesOut ?? 0,
       errorCode: fields.errorCode,
       localRedirect: fields.localRedirect,
-    });
+    };
+    if (accessLog) {
+      const { message, fields: logged } = accessEntry(event);
+      logger.info(message, logged);
+    }
+    this.emit(event);
+  }
+
+  /** `REMOTE_ADDR` as a script would have seen it. */
+  #clientOf(request: CgiRequest): string {
+    try {
+      return peerOf(request, collectHeaders(request.rawHeaders), this.#config).address;
+    } catch {
+      // Headers the gateway refused (a 400): the peer as it connected.
+      return request.remoteAddress;
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { parseCommandArgs } from './command-args.js';
 import { collectHeaders, createCgiEnv } from './create-env.js';
+import { recordStartFailure } from './debug-facts.js';
 import { asCgiError, CgiError } from './errors.js';
 import { CgiEventSink } from './events.js';
 import { quoteForLog } from './logger.js';
@@ -58,7 +59,7 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
   const engine: Engine = {
     config,
     pool: new CgiProcessPool(config.maxConcurrent, config.killGrace),
-    events: new CgiEventSink(config.onEvent, config.logger),
+    events: new CgiEventSink(config),
     spawner: selectSpawner(config),
     budget: new SpoolBudget(config.spoolBudget),
   };
@@ -83,8 +84,11 @@ export function createCgiGateway(options: CgiOptions): CgiGateway {
 function failEarly(engine: Engine, request: CgiRequest, start: number, error: unknown, scriptName?: string): never {
   const failure = asCgiError(error);
   const { logger } = engine.config;
-  const label = `${request.id} ${scriptName ?? `${request.method} ${quoteForLog(request.target)}`}`;
-  (failure.status >= 500 ? logger.error : logger.info)(`${label}: ${failure.message}`);
+  const label = scriptName ?? `${request.method} ${quoteForLog(request.target)}`;
+  const fields = { reqId: request.id, scriptName };
+  (failure.status >= 500 ? logger.error : logger.info)(`${label}: ${failure.message}`, fields);
+  // Before a match (a script without its execute bit), the script is named by the URL path.
+  if (engine.config.debug) recordStartFailure(failure, scriptName ?? request.mountPath + request.path);
   engine.events.end(request, start, { scriptName, status: failure.status, errorCode: failure.code });
   throw failure;
 }

@@ -3,9 +3,12 @@
  * Everything not exported here is internal.
  * @packageDocumentation
  */
+export { accessEntry, logAccess } from './access-log.js';
 export { createChildProcessSpawner } from './child-process-spawner.js';
 export { parseCommandArgs } from './command-args.js';
 export { collectHeaders, createCgiEnv, SERVER_SOFTWARE } from './create-env.js';
+export { type CgiDebugFacts, DEBUG_OUTPUT_BYTES, DEBUG_STDERR_LINES } from './debug-facts.js';
+export { type CgiDebugBody, CgiDebugPage, type CgiDebugPageInput, isScriptFailure } from './debug-page.js';
 export { listInheritedDescriptors } from './descriptors.js';
 export {
   type CgiDiagnosisCode,
@@ -29,6 +32,17 @@ export type { CgiEndEvent, CgiEvent, CgiHeadersEvent, CgiSpawnEvent } from './ev
 export { type CgiFrameworkOptions, createFrameworkGateway, routeLiteralPrefix } from './framework.js';
 export { type CgiGateway, createCgiGateway } from './gateway.js';
 export { type CgiHandler, type CgiNext, createCgiHandler } from './handler.js';
+export {
+  type CgiLog,
+  type CgiLogFields,
+  type CgiLogFormat,
+  type CgiLogLevel,
+  escapeControls,
+  formatJsonLine,
+  formatTextLine,
+  isPinoLogger,
+  LOG_FORMATS,
+} from './log.js';
 export { type CgiLogger, consoleLogger } from './logger.js';
 export {
   acceptExpectContinue,

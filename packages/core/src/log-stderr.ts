@@ -1,8 +1,10 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { quoteForLog } from './logger.js';
 
-/** Logs stderr line by line, bounded: a flood is cut in the log, never buffered. */
+/**
+ * Logs stderr line by line, as written (a line's control characters are the log's to escape),
+ * bounded: a long line is cut, a flood is cut in the log, never buffered.
+ */
 export function drainStderr(stderr: Readable, log: (line: string) => void): void {
   const MAX_LOGGED = 16 * 1024;
   const MAX_LINE = 1024;
@@ -11,7 +13,9 @@ export function drainStderr(stderr: Readable, log: (line: string) => void): void
   let dropped = 0;
   const emit = (line: string) => {
     logged += line.length + 1;
-    log(quoteForLog(line.replace(/\r$/, ''), MAX_LINE).slice(1, -1));
+    // As written: the log escapes control characters when it writes a text line.
+    const text = line.replace(/\r$/, '');
+    log(text.length > MAX_LINE ? `${text.slice(0, MAX_LINE)}…` : text);
   };
   // Created on the first chunk: most scripts never write to stderr.
   let decoder: StringDecoder | undefined;

@@ -1,6 +1,7 @@
 /**
- * Anything with `debug`/`info`/`warn`/`error` methods taking a message string:
- * `console`, pino, winston and bunyan loggers all fit.
+ * Anything with `debug`/`info`/`warn`/`error` methods taking a message string: `console`,
+ * winston and bunyan loggers fit. Each call gets one finished line (see the `logFormat`
+ * option); a pino logger is detected and gets `(fields, message)` instead.
  */
 export interface CgiLogger {
   debug(message: string): void;
@@ -9,19 +10,20 @@ export interface CgiLogger {
   error(message: string): void;
 }
 
-const PREFIX = 'cgibridge:';
-
-/** The default logger: warnings and errors to stderr, info to stdout, debug dropped. */
+/**
+ * The default logger: warnings and errors to stderr, info to stdout, debug dropped. Lines
+ * arrive finished (time, level, request id), so they are printed as they are.
+ */
 export const consoleLogger: CgiLogger = {
   debug() {},
   info(message) {
-    console.log(PREFIX, message);
+    console.log(message);
   },
   warn(message) {
-    console.error(PREFIX, message);
+    console.error(message);
   },
   error(message) {
-    console.error(PREFIX, message);
+    console.error(message);
   },
 };
 

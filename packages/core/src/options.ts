@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import type { CgiEvent } from './events.js';
-import { type CgiLogger, consoleLogger, silentLogger } from './logger.js';
+import { type CgiLog, type CgiLogFormat, type CgiLogTarget, createCgiLog, LOG_FORMATS } from './log.js';
+import type { CgiLogger } from './logger.js';
 import {
   amount,
   bool,
@@ -269,11 +270,44 @@ export const CGI_OPTIONS = {
     default: "`'auto'`",
     resolve: spawnerOf,
   }),
-  /** Where log lines go; `false` silences them. Default: the console. */
-  logger: option<CgiLogger | false, CgiLogger>({
-    summary: '`{ debug, info, warn, error }` (pino fits) or `false`',
+  /**
+   * Where log lines go: `{ debug, info, warn, error }` taking a message (console, winston), a pino
+   * logger (detected: it gets `(fields, message)`), or `false` to silence them. Default: the console.
+   */
+  logger: option<CgiLogger | false, CgiLogTarget>({
+    summary: '`{ debug, info, warn, error }`, a pino logger (gets fields + message), or `false`',
     default: 'console',
     resolve: loggerOf,
+  }),
+  /**
+   * How each line is written: `'text'` (`time LEVEL reqId message`, control characters escaped),
+   * `'json'` (one pino-compatible object per line: `level` number, `time` epoch ms, `reqId`, `msg`...)
+   * or `'pino'` (the logger takes `(fields, message)`). Default: `'pino'` for a pino logger, else `'text'`.
+   */
+  logFormat: option<CgiLogFormat, CgiLogFormat | undefined>({
+    summary: "`'text'`, `'json'` (pino-compatible lines) or `'pino'` (the logger takes fields + message)",
+    default: "`'pino'` for pino, else `'text'`",
+    resolve: (value) => (value === undefined ? undefined : oneOf('logFormat', value, LOG_FORMATS, 'text')),
+  }),
+  /**
+   * Log one line per request at info: client, method, target, status, duration, bytes in and out,
+   * the script's exit status, and the request id its other lines carry. Default `false`.
+   */
+  accessLog: option<boolean, boolean>({
+    summary: 'one info line per request: client, method, target, status, duration, bytes in/out, exit status',
+    default: '`false`',
+    resolve: (value) => bool('accessLog', value, false),
+  }),
+  /**
+   * Development mode: a 5xx caused by a script answers with a page (HTML, or plain text when the
+   * client does not accept HTML) showing the diagnosis, the script's first output bytes, its last
+   * stderr lines and its exit status. Never in production: it shows clients what the log would.
+   * Default `false`: every error gets the short generic body.
+   */
+  debug: option<boolean, boolean>({
+    summary: "development error page for a script's 5xx (diagnosis, output, stderr, exit); never in production",
+    default: '`false`',
+    resolve: (value) => bool('debug', value, false),
   }),
   /** `DOCUMENT_ROOT`, and the directory `PATH_TRANSLATED` maps `PATH_INFO` into. Default: the script root. */
   documentRoot: option<string, string | undefined>({
@@ -311,7 +345,9 @@ type OutputOf<S> = S extends OptionSpec<never, infer Out> ? Out : never;
 export type CgiOptions = { [K in keyof Table]?: InputOf<Table[K]> };
 
 /** Options after validation, with defaults applied, plus what is derived from them. */
-export type CgiConfig = { readonly [K in keyof Table]: OutputOf<Table[K]> } & {
+export type CgiConfig = { readonly [K in Exclude<keyof Table, 'logger'>]: OutputOf<Table[K]> } & {
+  /** What the gateway logs through: the `logger` option in the `logFormat` format. */
+  readonly logger: CgiLog;
   /** The directory scripts are confined to: the root, or the front controller's directory. */
   readonly scriptRoot: { readonly path: string; readonly real: string };
   /** `PATH` and the `inheritEnv` variables, read once from the server's environment. */
@@ -402,9 +438,9 @@ function spawnerOf(value: unknown): CgiSpawnerMode | CgiSpawner {
   return oneOf(name, value ?? process.env.CGIBRIDGE_SPAWNER, SPAWNER_MODES, 'auto');
 }
 
-function loggerOf(value: unknown): CgiLogger {
-  if (value === undefined) return consoleLogger;
-  if (value === false) return silentLogger;
+function loggerOf(value: unknown): CgiLogTarget {
+  if (value === undefined) return { kind: 'console' };
+  if (value === false) return { kind: 'silent' };
   const methods = ['debug', 'info', 'warn', 'error'] as const;
   if (
     typeof value !== 'object' ||
@@ -413,14 +449,7 @@ function loggerOf(value: unknown): CgiLogger {
   ) {
     throw new CgiOptionError('logger', 'false or an object with debug, info, warn and error methods', value);
   }
-  const logger = value as CgiLogger;
-  // Bind once so pino-style loggers keep their `this`.
-  return {
-    debug: logger.debug.bind(logger),
-    info: logger.info.bind(logger),
-    warn: logger.warn.bind(logger),
-    error: logger.error.bind(logger),
-  };
+  return { kind: 'logger', logger: value as CgiLogger };
 }
 
 function baseEnvOf(inheritEnv: readonly string[]): Record<string, string> {
@@ -468,6 +497,7 @@ export function resolveCgiOptions(options: CgiOptions): CgiConfig {
   };
   return {
     ...config,
+    logger: createCgiLog(config.logger, config.logFormat),
     scriptRoot,
     baseEnv: baseEnvOf(config.inheritEnv),
     docRoot: config.documentRoot ?? scriptRoot.path,

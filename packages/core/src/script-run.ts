@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { DebugFactsCollector } from './debug-facts.js';
 import { CgiError } from './errors.js';
 import type { CgiEventSink } from './events.js';
 import { drainStderr } from './log-stderr.js';
@@ -17,6 +18,14 @@ import { StdinFeed } from './stdin-feed.js';
 
 /** RFC 3875 §6.2.2 does not bound local redirects; Apache stops at 10, and so do we. */
 export const MAX_LOCAL_REDIRECTS = 10;
+
+/** Failures of the script's own output, decided while it may still be writing the reason to stderr. */
+const OUTPUT_ERRORS = new Set([
+  'ERR_CGI_MALFORMED_HEADER',
+  'ERR_CGI_BAD_STATUS',
+  'ERR_CGI_BAD_CONTENT_LENGTH',
+  'ERR_CGI_NO_CONTENT_TYPE',
+]);
 
 /** Where a run is. `starting` (slot, body, spawn) happens in the gateway before the run exists. */
 export type CgiRunPhase = 'head' | 'body' | 'redirect' | 'done' | 'failed';
@@ -83,8 +92,12 @@ export class ScriptRun {
   readonly #reader: CgiHeaderReader;
   readonly #feed: StdinFeed;
   readonly #label: string;
-  /** The last lines the script wrote to stderr (escaped), for explaining an early end. */
+  /** The last lines the script wrote to stderr, for explaining an early end. */
   readonly #stderrTail: string[] = [];
+  /** Every line of this run carries its request id. */
+  readonly #fields: { readonly reqId: string; readonly scriptName: string };
+  /** What the development error page shows (only with `debug`). */
+  readonly #facts: DebugFactsCollector | undefined;
   /** Settles when the run has ended: slot released, `end` emitted. */
   readonly done: Promise<void>;
 
@@ -93,7 +106,9 @@ export class ScriptRun {
     private readonly run: CgiRunStart,
   ) {
     const { config } = context;
-    this.#label = `${run.request.id} ${run.match.scriptName}`;
+    this.#label = run.match.scriptName;
+    this.#fields = { reqId: run.request.id, scriptName: run.match.scriptName };
+    this.#facts = config.debug ? new DebugFactsCollector(run.match.scriptName, run.process) : undefined;
     this.#reader = new CgiHeaderReader(config.maxResponseHeaderBytes, this.#nph());
     this.done = new Promise((resolve) => {
       this.#finished = resolve;
@@ -121,8 +136,9 @@ export class ScriptRun {
       this.#reject = reject;
     });
     drainStderr(process.stderr, (line) => {
-      this.context.config.logger.warn(`${this.#label} stderr: ${line}`);
+      this.context.config.logger.warn(`${this.#label} stderr: ${line}`, this.#fields);
       if (this.#stderrTail.push(line) > 20) this.#stderrTail.shift();
+      this.#facts?.stderrLine(line);
     });
     process.stdout.on('data', this.#onHeaderData);
     process.stdout.once('close', this.#onOutputClosed);
@@ -151,6 +167,7 @@ export class ScriptRun {
   readonly #onHeaderData = (chunk: Buffer): void => {
     let head: CgiResponseHead;
     let rest: Buffer;
+    this.#facts?.output(chunk);
     try {
       const parsed = this.#reader.push(chunk);
       if (parsed === null) return;
@@ -159,7 +176,6 @@ export class ScriptRun {
       head = parseCgiHeaders(parsed.block, this.#nph());
     } catch (error) {
       this.#stopReadingHead();
-      this.run.process.stdout.resume();
       this.fail(error as CgiError, 'error');
       return;
     }
@@ -252,6 +268,7 @@ export class ScriptRun {
     this.#error ??= new CgiError('ERR_CGI_RESPONSE_LENGTH', 'the script wrote more than its Content-Length');
     this.context.config.logger.error(
       `${this.#label}: the script wrote more than its Content-Length (${declared}); the rest was dropped, the script killed`,
+      this.#fields,
     );
     this.#kill();
   };
@@ -308,11 +325,13 @@ export class ScriptRun {
     if (process.groupAlive()) {
       logger.warn(
         `${this.#label}: a background process still held the output ${killGrace} ms after the script exited; killed its group`,
+        this.#fields,
       );
       this.#kill();
     } else {
       logger.warn(
         `${this.#label}: a process that left the script's process group (setsid, set -m) still held the output ${killGrace} ms after the script exited; closed it`,
+        this.#fields,
       );
     }
     if (this.#phase === 'body') this.#body?.finish();
@@ -349,14 +368,20 @@ export class ScriptRun {
    */
   fail(error: CgiError, level: 'error' | 'warn' | 'info' = 'error'): void {
     if (this.#phase === 'failed') return;
-    this.context.config.logger[level](`${this.#label}: ${error.message}`);
+    this.context.config.logger[level](`${this.#label}: ${error.message}`, this.#fields);
     this.#error ??= error;
     this.#feed.stop();
     switch (this.#phase) {
       case 'head':
         this.#phase = 'failed';
         this.#status = error.status;
-        this.#kill();
+        // Still running at the failure: the kill below is what ends it.
+        this.#facts?.failed(error, this.done, this.#exit === undefined, this.context.config.killGrace + 1000);
+        if (OUTPUT_ERRORS.has(error.code)) this.#killSoon();
+        else {
+          this.run.process.stdout.resume();
+          this.#kill();
+        }
         this.#settle();
         this.#reject(error);
         return;
@@ -376,6 +401,24 @@ export class ScriptRun {
 
   #kill(): void {
     this.context.pool.kill(this.run.process);
+  }
+
+  /**
+   * A script whose output was refused is usually failing right then: its traceback is on its way
+   * to stderr (Python flushes stdout first). It gets `killGrace` to end by itself before its group
+   * is killed, so the log (and the development page) has the reason. Its stdout is not read
+   * meanwhile: a script that keeps printing blocks on the full pipe instead of costing CPU.
+   */
+  #killSoon(): void {
+    const { stdout } = this.run.process;
+    const timer = setTimeout(() => {
+      this.#kill();
+      stdout.resume();
+    }, this.context.config.killGrace);
+    void this.run.process.exit.then(() => {
+      clearTimeout(timer);
+      stdout.resume();
+    });
   }
 
   #settle(): void {
@@ -411,8 +454,9 @@ export class ScriptRun {
   #logExit(exit: CgiExit): void {
     if (this.#error !== undefined) return;
     const { logger } = this.context.config;
-    if (exit.code !== null && exit.code !== 0) logger.warn(`${this.#label}: exited with status ${exit.code}`);
-    else if (exit.signal !== null) logger.warn(`${this.#label}: killed by ${exit.signal}`);
+    if (exit.code !== null && exit.code !== 0)
+      logger.warn(`${this.#label}: exited with status ${exit.code}`, this.#fields);
+    else if (exit.signal !== null) logger.warn(`${this.#label}: killed by ${exit.signal}`, this.#fields);
   }
 
   #tooLarge(): CgiError {

@@ -55,20 +55,24 @@ export function errorBody(status: number): string {
  * Answers with a CgiError's status and a generic body, or destroys the connection
  * when headers are already out (the response cannot change any more). A body the client
  * is still sending is not waited for: the answer goes out now and the connection closes.
+ * With the `debug` option, a script's 5xx carries a development page: that is sent instead,
+ * HTML or plain text by the request's `Accept`.
  */
 export function sendCgiError(error: CgiError, res: ServerResponse): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
-  const text = errorBody(error.status);
+  const page = error.debugPage?.negotiate(res.req?.headers.accept);
+  const text = page?.body ?? errorBody(error.status);
   const unread = res.req !== undefined && !res.req.complete && declaresBody(res.req);
   res.writeHead(error.status, {
     ...error.headers,
     ...(unread ? { Connection: 'close' } : {}),
     'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
     'X-Content-Type-Options': 'nosniff',
+    ...page?.headers,
+    'Content-Length': Buffer.byteLength(text),
   });
   res.end(text);
 }

@@ -38,7 +38,8 @@ const ANSWERED_AT_ONCE = new Set([408, 411, 413, 503, 504]);
  * `req.baseUrl`. As a route, `app.all('/report{/*rest}', cgi({ script: './report.pl' }))`,
  * the route's literal prefix (`/report`) is the mount unless `mountPath` says otherwise.
  * No script: `next()`. Errors before the response: `next(err)` with `status`, `expose`,
- * `headers`, except 408, 411, 413, 503 and 504, answered at once. Local redirects re-enter the app as a GET.
+ * `headers`, except 408, 411, 413, 503 and 504, answered at once, and, with `debug`, a script's
+ * 5xx, answered with the development page. Local redirects re-enter the app as a GET.
  *
  * @throws CgiOptionError (a TypeError) at creation, naming a wrong option.
  */
@@ -75,7 +76,9 @@ export function cgi(options: CgiExpressOptions): RequestHandler & { readonly gat
       );
     },
     send: ({ res }, result) => sendCgiResult(result, res),
-    fail: ({ res, next }, error) => (ANSWERED_AT_ONCE.has(error.status) ? sendCgiError(error, res) : next(error)),
+    // A development page (option `debug`) is sent as it is: the app's error handler would make its own.
+    fail: ({ res, next }, error) =>
+      error.debugPage !== undefined || ANSWERED_AT_ONCE.has(error.status) ? sendCgiError(error, res) : next(error),
     abort: ({ res }) => res.destroy(),
   };
 

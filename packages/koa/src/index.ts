@@ -42,7 +42,8 @@ const callbacks = new WeakMap<object, Handler>();
  * Koa middleware that runs CGI scripts (RFC 3875): `app.use(cgi({ root, mountPath: '/cgi-bin' }))`,
  * under koa-mount, or as a @koa/router handler. Writes through `ctx.status`, `ctx.set()` and
  * `ctx.body`, so upstream middleware (compression, logging, etag) still applies. No script:
- * `await next()`. Errors before the response are thrown with `status`, `expose`, `headers`.
+ * `await next()`. Errors before the response are thrown with `status`, `expose`, `headers`; with
+ * `debug`, a script's 5xx is answered with the development page instead.
  *
  * @throws CgiOptionError (a TypeError) at creation, naming a wrong option.
  */
@@ -85,8 +86,13 @@ export function cgi(options: CgiKoaOptions): Middleware & { readonly gateway: Cg
       ctx.remove('Content-Type');
       for (const [name, value] of groupHeaders(result.headers)) ctx.set(name, value);
     },
-    fail: (_, error) => {
-      throw error;
+    fail: ({ ctx }, error) => {
+      if (error.debugPage === undefined) throw error;
+      // The development page (option `debug`), through ctx like any response, so upstream middleware still applies.
+      const page = error.debugPage.negotiate(ctx.get('Accept') || undefined);
+      ctx.status = error.status;
+      ctx.set(page.headers);
+      ctx.body = page.body;
     },
     abort: ({ ctx }) => ctx.res.destroy(),
   };
