@@ -59,7 +59,8 @@ function clientGone(res: ServerResponse): AbortSignal {
   }
   return signal;
 }
-const BODY_HEADERS = new Set(['content-length', 'content-type', 'transfer-encoding']);
+/** Headers of a request body: a local redirect is a GET without the first request's body. */
+export const BODY_HEADERS: ReadonlySet<string> = new Set(['content-length', 'content-type', 'transfer-encoding']);
 
 /**
  * Returns the raw path below `mountPath`, matching whole segments only
