@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import {
   acceptExpectContinue,
   type CgiEvent,
@@ -217,7 +218,10 @@ export const fastifyAdapter: Adapter = {
     const logger = new MemoryLogger();
     const events: CgiEvent[] = [];
     const { mountPath = '', ...rest } = options;
-    const app = Fastify();
+    // The app logs like a real one (to nowhere): every pass through its router adds response listeners.
+    const app = Fastify({
+      logger: { level: 'info', stream: new Writable({ write: (_chunk, _encoding, done) => done() }) },
+    });
     // The plugin's scope holds its gateway (`cgi`): catch the scope as it is created.
     const scopes: FastifyInstance[] = [];
     app.addHook('onRegister', (scope) => void scopes.push(scope));

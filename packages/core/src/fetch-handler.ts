@@ -1,15 +1,19 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
-import { Readable } from 'node:stream';
-import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import { type CgiHost, dispatchCgi, publicError } from './dispatch.js';
 import { CgiError } from './errors.js';
-import { type CgiFetchInfo, fetchHeaders, webBody, withoutBodyHeaders } from './fetch-io.js';
+import {
+  type CgiFetchInfo,
+  documentResponse,
+  errorResponse,
+  fetchBody,
+  fetchHeaders,
+  withoutBodyHeaders,
+} from './fetch-io.js';
 import { type CgiGateway, createCgiGateway } from './gateway.js';
 import { BODY_HEADERS, stripMount } from './node-request.js';
 import type { CgiOptions } from './options.js';
 import { type CgiRedirectChain, type CgiUser, nextRequestId, splitTarget } from './request.js';
 import { MAX_LOCAL_REDIRECTS } from './script-run.js';
-import { errorBody } from './send-result.js';
 
 /** Options of {@link createCgiFetchHandler}: the core options, `user(request)` and `reenter(request)`. */
 export interface CgiFetchOptions extends CgiOptions {
@@ -33,7 +37,9 @@ export interface CgiFetchHandler {
 interface FetchContext {
   readonly request: Request;
   readonly info: CgiFetchInfo;
+  /** The client's signal, also aborted when the runtime cancels the response body. */
   readonly signal: AbortSignal;
+  readonly cancel: () => void;
   readonly chain?: CgiRedirectChain | undefined;
 }
 
@@ -50,11 +56,6 @@ function fetchHost(gateway: CgiGateway, options: CgiFetchOptions, self: CgiFetch
       const { path, query } = splitTarget(target);
       const below = stripMount(path, mountPath);
       if (below === null) return null;
-      if (request.bodyUsed || info.body?.readableDidRead) {
-        const message = 'the request body was already read by another handler: mount the CGI route before it';
-        gateway.config.logger.error(`${request.method} ${JSON.stringify(target)}: ${message}`);
-        throw new CgiError('ERR_CGI_BODY_CONSUMED', message);
-      }
       const secure = info.secure ?? url.protocol === 'https:';
       return {
         id: nextRequestId(),
@@ -64,7 +65,9 @@ function fetchHost(gateway: CgiGateway, options: CgiFetchOptions, self: CgiFetch
         path: below,
         query,
         rawHeaders: fetchHeaders(request, info),
-        body: info.body ?? (request.body && Readable.fromWeb(request.body as NodeWebStream<Uint8Array>)),
+        body: fetchBody(request, info, (message) =>
+          gateway.config.logger.error(`${request.method} ${JSON.stringify(target)}: ${message}`),
+        ),
         httpVersion: info.httpVersion ?? '1.1',
         remoteAddress: info.remoteAddress,
         remotePort: info.remotePort ?? 0,
@@ -84,26 +87,23 @@ function fetchHost(gateway: CgiGateway, options: CgiFetchOptions, self: CgiFetch
       const next = new Request(new URL(location, ctx.request.url), { headers, signal: ctx.signal });
       const rawHeaders = ctx.info.rawHeaders && withoutBodyHeaders(ctx.info.rawHeaders);
       const info = { ...ctx.info, rawTarget: location, rawHeaders, body: undefined, sendContinue: undefined };
-      reentries.set(next, { info, signal: ctx.signal, chain });
+      reentries.set(next, { info, signal: ctx.signal, cancel: ctx.cancel, chain });
       const answer = await (options.reenter ?? self)(next);
       return answer ?? host.fail(ctx, publicError(new CgiError('ERR_CGI_NOT_FOUND', 'nothing answers the redirect')));
     },
-    send: (_, result) => {
-      const headers = result.headers.map(([name, value]) => [name, value]);
-      // RFC 9110 §15.3.6: a 205 says its empty content, a runtime would otherwise send it chunked.
-      if (result.status === 205) headers.push(['Content-Length', '0']);
-      const statusText = result.statusText === undefined ? {} : { statusText: result.statusText };
-      return new Response(result.body && webBody(result.body), { status: result.status, ...statusText, headers });
-    },
-    fail: (_, error) =>
-      new Response(errorBody(error.status), {
-        status: error.status,
-        headers: { ...error.headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' },
-      }),
+    send: (ctx, result) => documentResponse(result, ctx.cancel),
+    fail: (_, error) => errorResponse(error),
     // The body's error reaches the runtime through the response stream, which then cuts the connection.
     abort: () => {},
   };
   return host;
+}
+
+/** A client's request: its signal also aborts when the response body is cancelled (the script is killed). */
+function clientContext(request: Request, info: CgiFetchInfo | undefined): FetchContext {
+  const cancelled = new AbortController();
+  const signal = AbortSignal.any([request.signal, cancelled.signal]);
+  return { request, info: info ?? { remoteAddress: '' }, signal, cancel: () => cancelled.abort() };
 }
 
 /**
@@ -127,9 +127,7 @@ export function createCgiFetchHandler(options: CgiFetchOptions): CgiFetchHandler
   const handler = Object.assign(
     (request: Request, info?: CgiFetchInfo): Promise<Response | undefined> => {
       const carried = reentries.get(request);
-      const ctx = carried
-        ? { request, ...carried }
-        : { request, info: info ?? { remoteAddress: '' }, signal: request.signal };
+      const ctx = carried ? { request, ...carried } : clientContext(request, info);
       // Every hop of a local redirect listens to the client's signal while its script finishes.
       setMaxListeners(Math.max(getMaxListeners(ctx.signal), MAX_LOCAL_REDIRECTS + 2), ctx.signal);
       return dispatchCgi(gateway, host, ctx) as Promise<Response | undefined>;

@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import type { TLSSocket } from 'node:tls';
+import { CgiError } from './errors.js';
 import { BODY_HEADERS, sendContinue } from './node-request.js';
+import type { CgiDocumentResult } from './results.js';
+import { errorBody } from './send-result.js';
 
 /**
  * What the runtime knows about a request that a `Request` does not carry. Only
@@ -72,7 +76,9 @@ export function withoutBodyHeaders(flat: readonly string[]): string[] {
  * without one (a runtime that drops a GET's body), and chunked for a body of unknown length.
  */
 export function fetchHeaders(request: Request, info: CgiFetchInfo): string[] {
-  const given = info.rawHeaders ?? [...request.headers].flat();
+  // A hand-made Request has no Host: the URL's authority is the host the client addressed.
+  const host = request.headers.has('host') ? [] : ['Host', new URL(request.url).host];
+  const given = info.rawHeaders ?? [...[...request.headers].flat(), ...host];
   // The runtime's own body stream is what its headers describe (and `request.body` must stay untouched).
   if (info.body !== undefined) return [...given];
   if (request.body === null) return withoutBodyHeaders(given);
@@ -84,8 +90,9 @@ export function fetchHeaders(request: Request, info: CgiFetchInfo): string[] {
  * The script's output as a web stream pulled by the client: a chunk is read from the script
  * only when the runtime asks for one. A script that wrote past its Content-Length errors the
  * stream after the declared bytes, so the runtime closes the connection instead of reusing it.
+ * A cancelled body calls `onCancel` (the handler kills the script then).
  */
-export function webBody(body: Readable): ReadableStream<Uint8Array> {
+export function webBody(body: Readable, onCancel: () => void): ReadableStream<Uint8Array> {
   const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
   return new ReadableStream<Uint8Array>(
     {
@@ -95,8 +102,43 @@ export function webBody(body: Readable): ReadableStream<Uint8Array> {
         else if ((body as { overrun?: boolean }).overrun) controller.error(new Error('script output overran'));
         else controller.close();
       },
-      cancel: () => void body.destroy(),
+      // The client will read no more: the script is killed as on a disconnect.
+      cancel: () => {
+        onCancel();
+        body.destroy();
+      },
     },
     { highWaterMark: 0 },
   );
+}
+
+/**
+ * The body stream the script reads: the runtime's own when given, else `request.body`.
+ * @throws CgiError `ERR_CGI_BODY_CONSUMED` (500) when another handler read it first (logged
+ *   through `log`): the script must never run with a silently empty stdin.
+ */
+export function fetchBody(request: Request, info: CgiFetchInfo, log: (message: string) => void): Readable | null {
+  if (request.bodyUsed || info.body?.readableDidRead) {
+    const message = 'the request body was already read by another handler: mount the CGI route before it';
+    log(message);
+    throw new CgiError('ERR_CGI_BODY_CONSUMED', message);
+  }
+  return info.body ?? (request.body && Readable.fromWeb(request.body as NodeWebStream<Uint8Array>));
+}
+
+/** A document or client redirect as a `Response`: status, reason phrase, fields in the script's order, body pulled. */
+export function documentResponse(result: CgiDocumentResult, onCancel: () => void): Response {
+  const headers = result.headers.map(([name, value]) => [name, value]);
+  // RFC 9110 §15.3.6: a 205 says its empty content, a runtime would otherwise send it chunked.
+  if (result.status === 205) headers.push(['Content-Length', '0']);
+  const statusText = result.statusText === undefined ? {} : { statusText: result.statusText };
+  return new Response(result.body && webBody(result.body, onCancel), { status: result.status, ...statusText, headers });
+}
+
+/** An error answered before anything was sent: its status and headers, a generic plain-text body. */
+export function errorResponse(error: CgiError): Response {
+  return new Response(errorBody(error.status), {
+    status: error.status,
+    headers: { ...error.headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' },
+  });
 }

@@ -73,6 +73,8 @@ export const cgi: FastifyPluginAsync<CgiFastifyOptions> = async (fastify, option
     reenter: ({ request, reply }, location, chain) => {
       // Through the app's router from the top: a script or a modern route, else its 404.
       prepareReentry(request.raw, location, chain);
+      // Each pass through the router adds its own response listeners (logging, onResponse hooks).
+      reply.raw.setMaxListeners(reply.raw.getMaxListeners() + 1);
       reply.hijack();
       fastify.routing(request.raw, reply.raw);
     },
