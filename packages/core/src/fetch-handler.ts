@@ -1,16 +1,9 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { type CgiHost, dispatchCgi, publicError } from './dispatch.js';
 import { CgiError } from './errors.js';
-import {
-  type CgiFetchInfo,
-  documentResponse,
-  errorResponse,
-  fetchBody,
-  fetchHeaders,
-  withoutBodyHeaders,
-} from './fetch-io.js';
+import { type CgiFetchInfo, documentResponse, errorResponse, fetchBody, fetchHeaders, reentry } from './fetch-io.js';
 import { type CgiGateway, createCgiGateway } from './gateway.js';
-import { BODY_HEADERS, stripMount } from './node-request.js';
+import { stripMount } from './node-request.js';
 import type { CgiOptions } from './options.js';
 import { type CgiRedirectChain, type CgiUser, nextRequestId, splitTarget } from './request.js';
 import { MAX_LOCAL_REDIRECTS } from './script-run.js';
@@ -82,11 +75,7 @@ function fetchHost(gateway: CgiGateway, options: CgiFetchOptions, self: CgiFetch
     },
     fallThrough: ({ info }) => info.sendContinue?.(),
     reenter: async (ctx, location, chain) => {
-      const headers = new Headers(ctx.request.headers);
-      for (const name of BODY_HEADERS) headers.delete(name);
-      const next = new Request(new URL(location, ctx.request.url), { headers, signal: ctx.signal });
-      const rawHeaders = ctx.info.rawHeaders && withoutBodyHeaders(ctx.info.rawHeaders);
-      const info = { ...ctx.info, rawTarget: location, rawHeaders, body: undefined, sendContinue: undefined };
+      const { next, info } = reentry(ctx.request, ctx.info, location, ctx.signal);
       reentries.set(next, { info, signal: ctx.signal, cancel: ctx.cancel, chain });
       const answer = await (options.reenter ?? self)(next);
       return answer ?? host.fail(ctx, publicError(new CgiError('ERR_CGI_NOT_FOUND', 'nothing answers the redirect')));

@@ -1,9 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeWebStream } from 'node:stream/web';
-import type { TLSSocket } from 'node:tls';
 import { CgiError } from './errors.js';
-import { BODY_HEADERS, sendContinue } from './node-request.js';
+import { BODY_HEADERS } from './node-request.js';
 import type { CgiDocumentResult } from './results.js';
 import { errorBody } from './send-result.js';
 
@@ -36,28 +34,6 @@ export interface CgiFetchInfo {
   readonly body?: Readable | undefined;
   /** Sends `100 Continue` when the runtime held it back for the handler to decide (see `acceptExpectContinue`). */
   readonly sendContinue?: (() => void) | undefined;
-}
-
-/**
- * The connection facts of a `node:http` request, for a fetch handler running on Node
- * (@hono/node-server: `c.env.incoming`, `c.env.outgoing`); `undefined` without one.
- * With `outgoing`, `100 Continue` waits for the gateway's decision (after `acceptExpectContinue`).
- */
-export function fetchInfoFromNode(incoming?: IncomingMessage, outgoing?: ServerResponse): CgiFetchInfo | undefined {
-  if (incoming === undefined) return undefined;
-  const socket = incoming.socket;
-  return {
-    remoteAddress: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort,
-    localAddress: socket.localAddress,
-    localPort: socket.localPort,
-    httpVersion: incoming.httpVersion,
-    rawTarget: incoming.url,
-    rawHeaders: incoming.rawHeaders,
-    secure: (socket as Partial<TLSSocket>).encrypted === true,
-    body: incoming,
-    sendContinue: outgoing === undefined ? undefined : () => sendContinue(incoming, outgoing),
-  };
 }
 
 /** A flat `[name, value, ...]` list without the body headers. */
@@ -141,4 +117,21 @@ export function errorResponse(error: CgiError): Response {
     status: error.status,
     headers: { ...error.headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' },
   });
+}
+
+/**
+ * The fresh GET a local redirect asks for (RFC 3875 §6.2.2), and what it carries: the same
+ * headers less the body's, the location as its raw target, no body and no `100 Continue`.
+ */
+export function reentry(
+  request: Request,
+  info: CgiFetchInfo,
+  location: string,
+  signal: AbortSignal,
+): { next: Request; info: CgiFetchInfo } {
+  const headers = new Headers(request.headers);
+  for (const name of BODY_HEADERS) headers.delete(name);
+  const next = new Request(new URL(location, request.url), { headers, signal });
+  const rawHeaders = info.rawHeaders && withoutBodyHeaders(info.rawHeaders);
+  return { next, info: { ...info, rawTarget: location, rawHeaders, body: undefined, sendContinue: undefined } };
 }

@@ -27,7 +27,7 @@ export { type CgiHost, dispatchCgi, publicError } from './dispatch.js';
 export { CGI_ERRORS, CgiError, type CgiErrorCode } from './errors.js';
 export type { CgiEndEvent, CgiEvent, CgiHeadersEvent, CgiSpawnEvent } from './events.js';
 export { type CgiFetchHandler, type CgiFetchOptions, createCgiFetchHandler } from './fetch-handler.js';
-export { type CgiFetchInfo, fetchInfoFromNode } from './fetch-io.js';
+export type { CgiFetchInfo } from './fetch-io.js';
 export { type CgiFrameworkOptions, createFrameworkGateway, routeLiteralPrefix } from './framework.js';
 export { type CgiGateway, createCgiGateway } from './gateway.js';
 export { type CgiHandler, type CgiNext, createCgiHandler } from './handler.js';
@@ -35,6 +35,7 @@ export { type CgiLogger, consoleLogger } from './logger.js';
 export {
   acceptExpectContinue,
   type CgiFrameworkView,
+  fetchInfoFromNode,
   prepareReentry,
   requestFromNode,
   sendContinue,
