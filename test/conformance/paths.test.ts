@@ -36,7 +36,9 @@ conformance('path resolution (SPEC §1)', (ctx) => {
   ])('refuses %s with 404 and runs nothing', async (_name, path) => {
     const before = ctx.server.events.filter((e) => e.type === 'spawn').length;
     const reply = await request(ctx.url(path));
-    expect(reply.status).toBe(404);
+    // A runtime may refuse a backslash itself, before any handler (see HostQuirks).
+    const runtime = ctx.adapter.quirks?.refusesBackslashTarget && path.includes('\\');
+    expect(reply.status).toBe(runtime ? 400 : 404);
     expectNothingLeaked(reply.text, ctx.root.root);
     expect(ctx.server.events.filter((e) => e.type === 'spawn').length).toBe(before);
   });

@@ -29,8 +29,10 @@ securityGroup('security: trust boundaries', (ctx) => {
       ['/cgi-bin/hello%2esh', '/cgi-bin/hello.sh'],
     ] as const) {
       const reply = await ctx.probe(sneaky, {}, server.origin);
-      expect(reply.status, sneaky).toBe(308);
-      expect(reply.headers.location).toBe(canonical);
+      // A router matching the decoded path runs the app's guard itself (see HostQuirks).
+      const guarded = ctx.adapter.quirks?.routesDecodedPath && canonical.startsWith('/cgi-bin/admin/');
+      expect(reply.status, sneaky).toBe(guarded ? 401 : 308);
+      if (!guarded) expect(reply.headers.location).toBe(canonical);
       expect(reply.text).not.toContain('admin secret');
     }
     // Other escapes are the path's own spelling and still run.

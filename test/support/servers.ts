@@ -1,18 +1,26 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import {
   acceptExpectContinue,
   type CgiEvent,
   type CgiGateway,
   type CgiLogger,
   type CgiOptions,
+  createCgiFetchHandler,
   createCgiHandler,
+  fetchInfoFromNode,
+  splitTarget,
   stripMount,
 } from '@cgibridge/core';
 import { cgi as expressCgi } from '@cgibridge/express';
+import { cgi as fastifyCgi } from '@cgibridge/fastify';
 import { cgi as koaCgi } from '@cgibridge/koa';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import express5 from 'express';
 import express4 from 'express4';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Hono } from 'hono';
 import Koa3 from 'koa';
 import mount from 'koa-mount';
 import Koa2 from 'koa2';
@@ -58,6 +66,33 @@ export interface Adapter {
    * the framework's usual way (Express `app.use(path)`, koa-mount).
    */
   start(options: CgiOptions, extras?: { guard?: string }): Promise<TestServer>;
+  /**
+   * Where a host differs from the others for a reason outside cgibridge (its runtime or its
+   * router): the tests concerned then check the host's own behaviour there. Each says why.
+   */
+  readonly quirks?: HostQuirks;
+}
+
+/** What a host's runtime or router does its own way (see {@link Adapter.quirks}). */
+export interface HostQuirks {
+  /**
+   * The status line carries the runtime's standard reason phrase: @hono/node-server writes the
+   * head from `Response.status` alone, dropping the `statusText` the handler set.
+   */
+  readonly standardReasonPhrase?: boolean;
+  /**
+   * Repeated response fields other than Set-Cookie arrive as one line joined by ", ": a fetch
+   * `Headers` object cannot hold them apart (RFC 9110 §5.3 makes both forms equivalent);
+   * Set-Cookie stays apart and in order (`Headers.getSetCookie`).
+   */
+  readonly joinsRepeatedFields?: boolean;
+  /** The runtime refuses a request-target with a backslash (400) before any handler runs (@hono/node-server). */
+  readonly refusesBackslashTarget?: boolean;
+  /**
+   * The router matches the percent-decoded path (Hono), so an app guard on `/cgi-bin/admin`
+   * answers `/cgi-bin/%61dmin/...` itself (401) before the gateway could redirect it.
+   */
+  readonly routesDecodedPath?: boolean;
 }
 
 const GUARDED = 'guarded by the app\n';
@@ -176,6 +211,71 @@ function koaAdapter(name: string, Koa: typeof Koa3): Adapter {
   };
 }
 
+/** Fastify 5: `app.register(cgi, { prefix })`, modern routes in the app's not-found handler. */
+export const fastifyAdapter: Adapter = {
+  name: 'fastify 5',
+  async start(options, { guard } = {}) {
+    const logger = new MemoryLogger();
+    const events: CgiEvent[] = [];
+    const { mountPath = '', ...rest } = options;
+    // The app logs like a real one (to nowhere): every pass through its router adds response listeners.
+    const app = Fastify({
+      logger: { level: 'info', stream: new Writable({ write: (_chunk, _encoding, done) => done() }) },
+    });
+    // The plugin's scope holds its gateway (`cgi`): catch the scope as it is created.
+    const scopes: FastifyInstance[] = [];
+    app.addHook('onRegister', (scope) => void scopes.push(scope));
+    if (guard !== undefined) {
+      app.addHook('onRequest', async (request, reply) => {
+        if (stripMount(splitTarget(request.url).path, guard) !== null) return reply.code(401).send(GUARDED);
+      });
+    }
+    await app.register(fastifyCgi, { ...rest, prefix: mountPath, logger, onEvent: (event) => events.push(event) });
+    app.setNotFoundHandler((request, reply) => {
+      const reply_ = modern(request.method, request.url);
+      return reply.code(reply_.status).type(reply_.type).send(reply_.body);
+    });
+    await app.ready();
+    const gateway = scopes.find((scope) => scope.cgi !== undefined)?.cgi as CgiGateway;
+    return serverFor(app.server, await listen(app.server), logger, events, gateway);
+  },
+};
+
+/** Hono on @hono/node-server: the fetch handler on `app.all(mount/*)`, modern routes after it. */
+export const honoAdapter: Adapter = {
+  name: 'hono (fetch)',
+  quirks: {
+    standardReasonPhrase: true,
+    joinsRepeatedFields: true,
+    refusesBackslashTarget: true,
+    routesDecodedPath: true,
+  },
+  async start(options, { guard } = {}) {
+    const logger = new MemoryLogger();
+    const events: CgiEvent[] = [];
+    const app = new Hono<{ Bindings: Partial<HttpBindings> }>();
+    const cgi = createCgiFetchHandler({
+      ...options,
+      logger,
+      onEvent: (event) => events.push(event),
+      reenter: (request) => app.fetch(request),
+    });
+    if (guard !== undefined) app.use(`${guard}/*`, async (c) => c.text(GUARDED, 401));
+    const mount = options.mountPath ?? '';
+    const handler = async (c: import('hono').Context<{ Bindings: Partial<HttpBindings> }>, next: () => Promise<void>) =>
+      (await cgi(c.req.raw, fetchInfoFromNode(c.env?.incoming, c.env?.outgoing))) ?? next();
+    app.all(`${mount}/*`, handler);
+    if (mount !== '') app.all(mount, handler);
+    app.all('*', (c) => {
+      const reply = modern(c.req.method, new URL(c.req.url).pathname + new URL(c.req.url).search);
+      return c.body(reply.body, reply.status as 200, { 'Content-Type': reply.type });
+    });
+    // As serve() does: the listening host stands in for a missing Host (HTTP/1.0).
+    const server = createServer(getRequestListener(app.fetch, { hostname: '127.0.0.1' }));
+    return serverFor(server, await listen(server), logger, events, cgi.gateway);
+  },
+};
+
 /** Every adapter the conformance suite must pass. */
 export const adapters: readonly Adapter[] = [
   nodeAdapter,
@@ -183,4 +283,6 @@ export const adapters: readonly Adapter[] = [
   expressAdapter('express 4', () => express4() as unknown as import('express').Express),
   koaAdapter('koa 3', Koa3),
   koaAdapter('koa 2', Koa2 as unknown as typeof Koa3),
+  fastifyAdapter,
+  honoAdapter,
 ];

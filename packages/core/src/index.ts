@@ -29,6 +29,8 @@ export {
 export { type CgiHost, dispatchCgi, publicError } from './dispatch.js';
 export { CGI_ERRORS, CgiError, type CgiErrorCode } from './errors.js';
 export type { CgiEndEvent, CgiEvent, CgiHeadersEvent, CgiSpawnEvent } from './events.js';
+export { type CgiFetchHandler, type CgiFetchOptions, createCgiFetchHandler } from './fetch-handler.js';
+export type { CgiFetchInfo } from './fetch-io.js';
 export { type CgiFrameworkOptions, createFrameworkGateway, routeLiteralPrefix } from './framework.js';
 export { type CgiGateway, createCgiGateway } from './gateway.js';
 export { type CgiHandler, type CgiNext, createCgiHandler } from './handler.js';
@@ -47,6 +49,7 @@ export { type CgiLogger, consoleLogger } from './logger.js';
 export {
   acceptExpectContinue,
   type CgiFrameworkView,
+  fetchInfoFromNode,
   prepareReentry,
   requestFromNode,
   sendContinue,
@@ -84,7 +87,7 @@ export {
 export { type CgiScriptMatch, resolveScript, splitCgiPath } from './resolve-script.js';
 export type { CgiDocumentResult, CgiLocalRedirectResult, CgiResult } from './results.js';
 export { type CgiRunPhase, MAX_LOCAL_REDIRECTS } from './script-run.js';
-export { errorBody, groupHeaders, sendCgiError, sendCgiResult } from './send-result.js';
+export { closeAfterOverrun, errorBody, groupHeaders, sendCgiError, sendCgiResult } from './send-result.js';
 export type {
   CgiCredentials,
   CgiExit,

@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { CgiError } from './errors.js';
+import type { CgiFetchInfo } from './fetch-io.js';
 import type { CgiGateway } from './gateway.js';
 import { type CgiRedirectChain, type CgiRequest, type CgiUser, nextRequestId, splitTarget } from './request.js';
 import { MAX_LOCAL_REDIRECTS } from './script-run.js';
@@ -59,7 +60,8 @@ function clientGone(res: ServerResponse): AbortSignal {
   }
   return signal;
 }
-const BODY_HEADERS = new Set(['content-length', 'content-type', 'transfer-encoding']);
+/** Headers of a request body: a local redirect is a GET without the first request's body. */
+export const BODY_HEADERS: ReadonlySet<string> = new Set(['content-length', 'content-type', 'transfer-encoding']);
 
 /**
  * Returns the raw path below `mountPath`, matching whole segments only
@@ -227,4 +229,26 @@ export function prepareReentry(req: IncomingMessage, location: string, chain: Cg
   for (const name of BODY_HEADERS) delete req.headers[name];
   // What a body parser made of the first request's body is not part of the redirect.
   delete (req as { body?: unknown }).body;
+}
+
+/**
+ * The connection facts of a `node:http` request, for a fetch handler running on Node
+ * (@hono/node-server: `c.env.incoming`, `c.env.outgoing`); `undefined` without one.
+ * With `outgoing`, `100 Continue` waits for the gateway's decision (after `acceptExpectContinue`).
+ */
+export function fetchInfoFromNode(incoming?: IncomingMessage, outgoing?: ServerResponse): CgiFetchInfo | undefined {
+  if (incoming === undefined) return undefined;
+  const socket = incoming.socket;
+  return {
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort,
+    localAddress: socket.localAddress,
+    localPort: socket.localPort,
+    httpVersion: incoming.httpVersion,
+    rawTarget: incoming.url,
+    rawHeaders: incoming.rawHeaders,
+    secure: (socket as Partial<TLSSocket>).encrypted === true,
+    body: incoming,
+    sendContinue: outgoing === undefined ? undefined : () => sendContinue(incoming, outgoing),
+  };
 }

@@ -1,4 +1,5 @@
 import { type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { CgiError } from './errors.js';
 import { declaresBody } from './node-request.js';
 import type { CgiDocumentResult } from './results.js';
@@ -32,18 +33,25 @@ export function sendCgiResult(result: CgiDocumentResult, res: ServerResponse): v
     res.end();
     return;
   }
-  const socket = res.socket;
   res.once('close', () => {
     if (!res.writableFinished) body.destroy();
   });
-  // A script that wrote past its Content-Length got exactly the declared bytes sent; the
-  // connection then closes, so nothing it wrote can ever be read as part of the next response.
-  res.once('finish', () => {
-    if ((body as { overrun?: boolean }).overrun) socket?.destroySoon();
-  });
+  closeAfterOverrun(body, res);
   // pipe(), not stream.pipeline: pipeline allocates an AbortController per call and aborts
   // it on completion (a DOMException per request), about 1% of a hello-world request's CPU.
   body.pipe(res);
+}
+
+/**
+ * A script that wrote past its Content-Length got exactly the declared bytes sent; the
+ * connection then closes, so nothing it wrote can ever be read as part of the next response.
+ * For hosts that write `body` to `res` their own way (Fastify's `reply.send`).
+ */
+export function closeAfterOverrun(body: Readable, res: ServerResponse): void {
+  const socket = res.socket;
+  res.once('finish', () => {
+    if ((body as { overrun?: boolean }).overrun) socket?.destroySoon();
+  });
 }
 
 /** The short, generic body of an error response: no path, no stack, no detail. */
