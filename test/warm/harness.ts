@@ -1,0 +1,155 @@
+// Shared by the warm-python suites: real spawners, real scripts written to a temp directory.
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { createChildProcessSpawner } from '../../packages/core/dist/child-process-spawner.js';
+import type { CgiLogger } from '../../packages/core/dist/logger.js';
+import type { CgiExit, CgiSpawner, CgiSpawnOptions } from '../../packages/core/dist/spawner.js';
+import {
+  createWarmSpawner,
+  type WarmPythonSettings,
+  type WarmPythonSpawner,
+} from '../../packages/core/dist/warm-python.js';
+
+/** The interpreter under test (the real binary, not pyenv's shim). */
+export const PYTHON = '/usr/bin/python3';
+
+/** Extra interpreters for the identity suite, e.g. WARM_EXTRA_PYTHONS=/root/.pyenv/versions/3.8.18/bin/python3.8 */
+export const EXTRA_PYTHONS = (process.env.WARM_EXTRA_PYTHONS ?? '').split(':').filter((p) => p && existsSync(p));
+
+export const BASE_ENV: Readonly<Record<string, string>> = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' };
+
+/** What a run produced. */
+export interface RunResult {
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+  readonly exit: CgiExit;
+  readonly pid: number;
+  /** stdout reached its end before the exit was reported. */
+  readonly stdoutEndedFirst: boolean;
+}
+
+/** Spawns, feeds stdin, collects every byte of stdout and stderr and the exit. */
+export async function run(spawner: CgiSpawner, options: CgiSpawnOptions, stdin?: Buffer | string): Promise<RunResult> {
+  const proc = await spawner.spawn(options);
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  proc.stdin.on('error', () => {});
+  proc.stdin.end(stdin ?? '');
+  let exited = false;
+  const outEnd = new Promise<boolean>((resolve) => {
+    proc.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    proc.stdout.on('end', () => resolve(!exited));
+  });
+  const errEnd = new Promise<void>((resolve) => {
+    proc.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    proc.stderr.on('end', resolve);
+  });
+  const exit = await proc.exit.then((e) => {
+    exited = true;
+    return e;
+  });
+  const stdoutEndedFirst = await outEnd;
+  await errEnd;
+  return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), exit, pid: proc.pid, stdoutEndedFirst };
+}
+
+/** How the gateway would ask for a script: by its shebang line, or through an interpreter mapping. */
+export type Mode = 'shebang' | 'mapped';
+
+export function optionsFor(
+  script: string,
+  mode: Mode,
+  extra: { env?: Record<string, string>; args?: string[]; interpreter?: string } = {},
+): CgiSpawnOptions {
+  const env = { ...BASE_ENV, GATEWAY_INTERFACE: 'CGI/1.1', ...extra.env };
+  const args = extra.args ?? [];
+  const cwd = script.slice(0, script.lastIndexOf('/')) || '/';
+  if (mode === 'shebang') return { command: script, args, env, cwd, script };
+  return { command: extra.interpreter ?? PYTHON, args: [script, ...args], env, cwd, script };
+}
+
+/** A temp directory for scripts (real path: the gateway always passes real paths). */
+export function scriptDir(): {
+  dir: string;
+  write: (name: string, source: string, python?: string) => string;
+  cleanup: () => void;
+} {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cgibridge-warm-test-')));
+  return {
+    dir,
+    write(name, source, python = PYTHON) {
+      const path = join(dir, name);
+      const body = source.startsWith('#!') ? source : `#!${python}\n${source}`;
+      writeFileSync(path, body, { mode: 0o755 });
+      return path;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Collects warnings and errors; debug/info are dropped. */
+export function recordingLogger(): CgiLogger & { readonly lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    debug() {},
+    info() {},
+    warn: (m) => lines.push(m),
+    error: (m) => lines.push(m),
+  };
+}
+
+export const coldSpawner = createChildProcessSpawner();
+
+export function newWarmSpawner(settings: Partial<WarmPythonSettings> = {}, logger?: CgiLogger): WarmPythonSpawner {
+  return createWarmSpawner(coldSpawner, { baseEnv: BASE_ENV, ...settings }, logger ?? recordingLogger());
+}
+
+/** Waits, bounded, until `check` holds. */
+export async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Runs `options` (cold at first) until a zygote for its interpreter is ready. */
+export async function warmUp(spawner: WarmPythonSpawner, options: CgiSpawnOptions): Promise<void> {
+  await run(spawner, options);
+  await until(() => spawner.stats().zygotes.some((z) => z.state === 'ready'), 'a ready zygote');
+}
+
+/** Runs once and asserts which way it went. */
+export async function runExpecting(
+  way: 'warm' | 'cold',
+  spawner: WarmPythonSpawner,
+  options: CgiSpawnOptions,
+  stdin?: Buffer | string,
+): Promise<RunResult> {
+  const before = spawner.stats()[way];
+  const result = await run(spawner, options, stdin);
+  expect(spawner.stats()[way], `expected the spawn to go ${way}: ${JSON.stringify(spawner.stats().coldReasons)}`).toBe(
+    before + 1,
+  );
+  return result;
+}
+
+/** The pid of the one ready zygote. */
+export function zygotePid(spawner: WarmPythonSpawner): number {
+  const ready = spawner.stats().zygotes.filter((z) => z.state === 'ready');
+  expect(ready).toHaveLength(1);
+  return ready[0]?.pid as number;
+}
+
+/** Whether a process exists (a zombie still does). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
