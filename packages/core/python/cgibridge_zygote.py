@@ -6,9 +6,10 @@ _MAIN_KEYS = list(globals())  # noqa: E402 -- first statement: what a fresh __ma
 # stdio encodings, signal dispositions) is what a cold `python3 script.py` would have. It preloads
 # an allow-list of standard-library modules, then forks once per request; the child becomes the
 # script's process: its own session, the request's three stdio streams on 0/1/2, the request's
-# environment, argv and cwd, and the script run by CPython's own PyRun_SimpleFileExFlags (the
-# function `python3 script.py` uses), so parsing, __main__, tracebacks, SystemExit, atexit,
-# thread joins and the final flush are CPython's, not an imitation.
+# environment, argv and cwd. The script is parsed, compiled and run from its FILE* by CPython's
+# own PyRun_FileExFlags; what pymain and Py_FinalizeEx do around it (the __main__ module,
+# PyErr_Print and sys.excepthook, SystemExit, atexit, thread joins, the flush that turns a failure
+# into status 120, tearing down what the script created) is reproduced step by step below.
 #
 # Protocol (JSON lines on fd 3, a socketpair the gateway holds; EOF there ends the zygote):
 #   zygote -> gateway  {"op":"ready",...} once, then {"op":"pid","id","pid"}, {"op":"fail","id","message"},
@@ -43,12 +44,16 @@ def _standard_path():
 
 
 _FULL_PATH, sys.path = sys.path, _standard_path()
+import _weakref  # noqa: E402
+import atexit  # noqa: E402
 import builtins  # noqa: E402
 import ctypes  # noqa: E402
 import errno  # noqa: E402
+import gc  # noqa: E402
 import importlib.machinery  # noqa: E402
-import io  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
+import marshal  # noqa: E402
 import os  # noqa: E402
 import select  # noqa: E402
 import signal  # noqa: E402
@@ -62,13 +67,11 @@ _OWN = frozenset(sys.modules) - _BASELINE  # what this program imported for itse
 TAG_LENGTH = 33  # 32 hex digits of the request id, then the stream number
 PENDING_TIMEOUT = 30.0  # seconds a request or a connection may wait for its other half
 
-# The stdio a fresh interpreter would create, as this one created its own (same flags, locale,
-# PYTHONIOENCODING): encoding, errors, line buffering, write-through, per stream.
-_STDIO = [
-    (s.encoding, s.errors, s.line_buffering, s.write_through) if s is not None else None
-    for s in (sys.stdin, sys.stdout, sys.stderr)
-]
-_BUFFERED = sys.stdout is None or not isinstance(sys.stdout.buffer, io.FileIO)
+# The gateway starts this program with a socketpair on each of 0, 1 and 2, as it starts a cold
+# script: sys.stdin, sys.stdout and sys.stderr were made by CPython's create_stdio for the same
+# kind of descriptor with the same flags and locale. A child keeps them (after flushing, with
+# nothing buffered) and only swaps the descriptors under them.
+_STDIO = (sys.stdin, sys.stdout, sys.stderr)
 _SIGCHLD_AT_START = signal.getsignal(signal.SIGCHLD)
 
 # CPython's own "run a file as __main__" (what pymain_run_file calls), and libc's fopen for it.
@@ -76,9 +79,16 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 _FOPEN = _LIBC.fopen
 _FOPEN.restype = ctypes.c_void_p
 _FOPEN.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-_RUN_FILE = ctypes.pythonapi.PyRun_SimpleFileExFlags
-_RUN_FILE.restype = ctypes.c_int
-_RUN_FILE.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p]
+_FILENO = _LIBC.fileno
+_FILENO.argtypes = [ctypes.c_void_p]
+_FCLOSE = _LIBC.fclose
+_FCLOSE.argtypes = [ctypes.c_void_p]
+_RUN_FILE = ctypes.pythonapi.PyRun_FileExFlags
+_RUN_FILE.restype = ctypes.py_object
+_RUN_FILE.argtypes = [
+    ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.py_object, ctypes.py_object, ctypes.c_int, ctypes.c_void_p,
+]
+_FILE_INPUT = 257  # Py_file_input
 
 
 class _CompilerFlags(ctypes.Structure):
@@ -111,8 +121,6 @@ def _forget(names):
 def _preload(names):
     """Imports each module unless its import warns or registers an atexit handler: then the
     script's own import must do that, so the module and what it brought are forgotten."""
-    import atexit
-
     register = atexit.register
     loaded, dropped = [], []
     for name in names:
@@ -217,6 +225,7 @@ class _Zygote(object):
         self.streams = {}  # request id -> [{stream number: fd}, since]
         self.requests = {}  # request id -> [request, since]
         self.children = {}  # pid -> request id (None: failed before it was reported)
+        self.forking = {}  # the zygote's end of a child's first-word socketpair -> [pid, request id, since]
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
@@ -254,6 +263,8 @@ class _Zygote(object):
                 pass
         elif fd in self.conns:
             return self.read_tag(fd)
+        elif fd in self.forking:
+            self.read_answer(fd)
         return None
 
     def read_control(self):
@@ -347,9 +358,26 @@ class _Zygote(object):
         if pid < 0:
             _close(ours)
             return None
+        # Its answer comes through the loop: waiting here would make every fork wait for the
+        # previous child to be scheduled.
         self.children[pid] = None
+        self.forking[ours] = [pid, ident, time.monotonic()]
+        self.poll.register(ours, select.POLLIN)
+        return None
+
+    def read_answer(self, fd):
+        """The child's first word: b"\0" once it leads its session with the request's stdio in
+        place, an error text otherwise, or b"" if it died."""
+        pid, ident, _ = self.forking.pop(fd)
+        self.poll.unregister(fd)
         try:
-            answer = _read_answer(ours)
+            answer = os.read(fd, 4096)
+        except OSError:
+            answer = b""
+        self.answer(fd, pid, ident, answer)
+
+    def answer(self, fd, pid, ident, answer):
+        try:
             if answer == b"\0":
                 self.send({"op": "pid", "id": ident, "pid": pid})
                 self.children[pid] = ident
@@ -357,12 +385,11 @@ class _Zygote(object):
                 self.send({"op": "fail", "id": ident, "message": answer.decode("utf-8", "replace") or "child died"})
             # Only now may the child run the script: a zygote that died before this write
             # leaves a child that exits instead of running a script the gateway knows nothing of.
-            os.write(ours, b"g")
+            os.write(fd, b"g")
         except OSError:
             pass
         finally:
-            _close(ours)
-        return None
+            _close(fd)
 
     def reap(self):
         while True:
@@ -390,6 +417,14 @@ class _Zygote(object):
         for ident in [i for i, entry in self.requests.items() if entry[1] < limit]:
             del self.requests[ident]
             self.send({"op": "fail", "id": ident, "message": "its streams never arrived"})
+        for fd in [fd for fd, entry in self.forking.items() if entry[2] < limit]:
+            pid, ident, _ = self.forking.pop(fd)
+            self.poll.unregister(fd)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.answer(fd, pid, ident, b"child did not start in time")
 
     def shutdown(self):
         """The gateway is gone: nobody can read the scripts' output or be told how they ended."""
@@ -411,14 +446,6 @@ def _close(fd):
         os.close(fd)
     except OSError:
         pass
-
-
-def _read_answer(fd):
-    """The child's first word: b"\\0" once it leads its session with the request's stdio in
-    place, an error text otherwise, or b"" if it died."""
-    poll = select.poll()
-    poll.register(fd, select.POLLIN)
-    return os.read(fd, 4096) if poll.poll(10000) else b"child did not start in time"
 
 
 # --- the child ---------------------------------------------------------------------------------
@@ -474,10 +501,15 @@ def _reset_process(zygote):
 
 
 def _reset_interpreter(job):
-    environ = os.environb
-    environ.clear()  # through unsetenv/putenv: the C environ follows, for getenv() in C code
+    # What os.environ.clear() and os.environ.update() do (unsetenv and putenv, so that getenv()
+    # in C code agrees), without their per-item overhead: the same order, the same C environ.
+    data = os.environ._data
+    for key in data:
+        os.unsetenv(key)
+    data.clear()
     for key, value in job.env:
-        environ[key] = value
+        os.putenv(key, value)
+        data[key] = value
     sys.argv = job.argv
     if hasattr(sys, "orig_argv"):
         sys.orig_argv = [job.argv0] + job.argv
@@ -487,26 +519,13 @@ def _reset_interpreter(job):
     script = job.argv[0]
     if not _SAFE_PATH:
         sys.path.insert(0, os.path.dirname(script))
-    sys.stdin, sys.stdout, sys.stderr = (_stdio(n) for n in range(3))
-    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = _STDIO
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = _STDIO
     if hasattr(time, "tzset"):
         time.tzset()  # time.tzname and friends as a fresh import would compute them now
     if "linecache" in sys.modules:
         sys.modules["linecache"].clearcache()
     sys.modules["__main__"] = _fresh_main()
-
-
-def _stdio(number):
-    """A stdio stream as CPython's create_stdio makes it for a descriptor that is not a tty."""
-    encoding, errors, line_buffering, write_through = _STDIO[number]
-    write = number > 0
-    buffering = -1 if _BUFFERED or not write else 0
-    buffer = io.open(number, "wb" if write else "rb", buffering, None, None, None, False)
-    raw = buffer.raw if buffering else buffer
-    raw.name = ("<stdin>", "<stdout>", "<stderr>")[number]
-    stream = io.TextIOWrapper(buffer, encoding, errors, "\n", line_buffering, write_through)
-    stream.mode = "w" if write else "r"
-    return stream
 
 
 def _fresh_main():
@@ -551,26 +570,258 @@ def _open_script(job):
         return fp
     code = ctypes.get_errno()
     shown = ("'%s'" % script) if sys.version_info < (3, 10) else repr(script)
-    sys.stderr.write("%s: can't open file %s: [Errno %d] %s\n" % (job.argv0, shown, code, os.strerror(code)))
-    sys.stderr.flush()
+    _write_stderr("%s: can't open file %s: [Errno %d] %s\n" % (job.argv0, shown, code, os.strerror(code)))
     raise SystemExit(2)
 
 
+def _is_pyc(fp, script):
+    """maybe_pyc_file: a .pyc name, or the first two bytes of this Python's magic number."""
+    if script.endswith(".pyc"):
+        return True
+    return os.pread(_FILENO(fp), 2, 0) == importlib.util.MAGIC_NUMBER[:2]
+
+
+def _run_pyc(fp, namespace):
+    """run_pyc_file: the code object after the 16-byte header."""
+    _FCLOSE(fp)
+    with open(namespace["__file__"], "rb") as f:
+        data = f.read()
+    if data[:4] != importlib.util.MAGIC_NUMBER:
+        raise RuntimeError("Bad magic number in .pyc file")
+    code = marshal.loads(data[16:])
+    if not isinstance(code, type(_run_pyc.__code__)):
+        raise RuntimeError("Bad code object in .pyc file")
+    exec(code, namespace, namespace)
+
+
 def _run_zip(script):
-    """A zip archive: run its __main__ as pymain_run_module would (a rare case; its traceback
-    keeps one frame of this file)."""
+    """A zip archive: its __main__ run as pymain_run_module runs it."""
     import runpy
 
     sys.path.insert(0, script)
+    runpy._run_module_as_main("__main__", False)
+
+
+def _run(job, main):
+    """_PyRun_SimpleFileObject up to its PyErr_Print (an exception leaves through here).
+    Parsing and compiling are CPython's own: PyRun_FileExFlags on the FILE*."""
+    script = job.argv[0]
+    if _main_importer(script) is not None:
+        _run_zip(script)
+        return
+    fp = _open_script(job)
+    namespace = main.__dict__
+    namespace["__file__"] = script
+    namespace["__cached__"] = None
+    if _is_pyc(fp, script):
+        namespace["__loader__"] = importlib.machinery.SourcelessFileLoader("__main__", script)
+        _run_pyc(fp, namespace)
+    else:
+        namespace["__loader__"] = importlib.machinery.SourceFileLoader("__main__", script)
+        flags = _CompilerFlags(0, sys.version_info[1])
+        # closeit=1: the FILE is closed before the code runs, as pymain_run_file asks.
+        _RUN_FILE(fp, job.script, _FILE_INPUT, namespace, namespace, 1, ctypes.byref(flags))
+
+
+def _flush_io():
+    """flush_io: stderr then stdout, errors ignored, once the script's code has returned."""
+    for name in ("stderr", "stdout"):
+        try:
+            getattr(sys, name).flush()
+        except BaseException:
+            pass
+
+
+def _write_stderr(text):
     try:
-        runpy._run_module_as_main("__main__", False)
-    except SystemExit:
-        raise
+        sys.stderr.write(text)
     except BaseException:
-        kind, value, tb = sys.exc_info()
-        sys.last_type, sys.last_value, sys.last_traceback = kind, value, tb.tb_next
-        sys.excepthook(kind, value, tb.tb_next)
-        raise SystemExit(1)
+        pass
+
+
+def _below_us(tb):
+    """A traceback without the frames of this file it propagated through: it starts in the script."""
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return tb
+
+
+class _Outcome(object):
+    """How the script ended, as Py_RunMain would settle it."""
+
+    def __init__(self, status=0, interrupted=False, system_exit=False):
+        self.status = status
+        self.interrupted = interrupted  # an uncaught KeyboardInterrupt: end by SIGINT
+        self.system_exit = system_exit  # handle_system_exit's Py_Exit: skips the rest of the run
+
+
+def _system_exit(error):
+    """handle_system_exit: None is 0, an int is the status, anything else is printed and 1."""
+    code = getattr(error, "code", error)
+    if code is None:
+        return _Outcome(0, system_exit=True)
+    if isinstance(code, int):
+        # exit() takes a C int: only the low byte reaches the parent; PyLong_AsLong overflows to -1.
+        return _Outcome((code if -(2**63) <= code < 2**63 else -1) & 0xFF, system_exit=True)
+    _write_stderr(str(code))
+    _write_stderr("\n")
+    return _Outcome(1, system_exit=True)
+
+
+def _print_uncaught(error):
+    """_PyErr_PrintEx: sys.last_*, the audit event and sys.excepthook (and what CPython prints
+    when the hook itself fails), with a traceback that starts in the script."""
+    kind, tb = type(error), _below_us(error.__traceback__)
+    error.__traceback__ = tb
+    sys.last_type, sys.last_value, sys.last_traceback = kind, error, tb
+    if sys.version_info >= (3, 12):
+        sys.last_exc = error
+    missing = object()
+    hook = getattr(sys, "excepthook", missing)
+    try:
+        sys.audit("sys.excepthook", None if hook is missing else hook, kind, error, tb)
+    except RuntimeError:
+        return _Outcome(1, interrupted=issubclass(kind, KeyboardInterrupt))
+    if hook is missing:
+        _write_stderr("sys.excepthook is missing\n")
+        sys.__excepthook__(kind, error, tb)
+    else:
+        try:
+            hook(kind, error, tb)
+        except SystemExit as exit_error:
+            return _system_exit(exit_error)
+        except BaseException as hook_error:
+            _write_stderr("Error in sys.excepthook:\n")
+            sys.__excepthook__(type(hook_error), hook_error, _below_us(hook_error.__traceback__))
+            _write_stderr("\nOriginal exception was:\n")
+            sys.__excepthook__(kind, error, tb)
+    return _Outcome(1, interrupted=issubclass(kind, KeyboardInterrupt))
+
+
+def _unraisable(error, obj, message=None):
+    """PyErr_WriteUnraisable(obj) through sys.unraisablehook, as the C function calls it."""
+    args = _UNRAISABLE_ARGS((type(error), error, _below_us(error.__traceback__), message, obj))
+    try:
+        sys.unraisablehook(args)
+    except BaseException:
+        sys.__unraisablehook__(args)
+
+
+def _flush_std_files():
+    """flush_std_files: False when flushing failed (the exit status becomes 120)."""
+    ok = True
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name, None)
+        try:
+            if stream is None or stream.closed:
+                continue
+        except BaseException:
+            pass
+        try:
+            stream.flush()
+        except BaseException as error:
+            if name == "stdout" and sys.version_info >= (3, 13):
+                _unraisable(error, None, "Exception ignored on flushing sys.stdout")
+            elif name == "stdout":
+                _unraisable(error, stream)
+            ok = False
+    return ok
+
+
+def _flush_quietly():
+    """The streams' last flush: CPython clears the sys module after the teardown, and the
+    streams flush as they are freed, errors unreported and the status unchanged."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def _clear_module_dict(namespace):
+    """_PyModule_ClearDict: names with one leading underscore first, then all but __builtins__."""
+    for key in list(namespace):
+        if isinstance(key, str) and key[:1] == "_" and key[1:2] != "_" and namespace[key] is not None:
+            namespace[key] = None
+    for key in list(namespace):
+        if isinstance(key, str) and key != "__builtins__" and namespace[key] is not None:
+            namespace[key] = None
+
+
+def _tear_down_script_modules():
+    """finalize_modules for what the script brought: __main__ and every module imported since
+    the fork. The preloaded standard library is left standing: tearing it down would touch (and
+    so copy) every page the child shares with the zygote, which costs more than a cold start."""
+    builtins._ = None
+    names = ["path", "argv", "ps1", "ps2", "last_type", "last_value", "last_traceback", "path_hooks"]
+    names += ["path_importer_cache", "meta_path", "__interactivehook__"]
+    if sys.version_info >= (3, 12):
+        names.append("last_exc")
+    for name in names:
+        setattr(sys, name, None)
+    for name in ("stdin", "stdout", "stderr"):
+        setattr(sys, name, getattr(sys, "__%s__" % name, None))
+    # Modules imported since the fork are the newest keys of sys.modules (the fresh __main__
+    # took over an old key). Walking only those leaves the preloaded module objects untouched:
+    # even a reference count written is a page copied.
+    names = []
+    for name in reversed(sys.modules):
+        if name in _ZYGOTE_MODULES:
+            break
+        names.append(name)
+    weak = []
+    for name in ["__main__"] + names[::-1]:
+        module = sys.modules.get(name)
+        if isinstance(module, type(sys)):
+            weak.append(_weakref.ref(module))
+        sys.modules[name] = None
+    builtins.__dict__.clear()
+    builtins.__dict__.update(_BUILTINS)
+    gc.collect()
+    for ref in reversed(weak):
+        module = ref()
+        if module is not None:
+            _clear_module_dict(module.__dict__)
+    gc.collect()
+
+
+def _finalize(outcome):
+    """Py_FinalizeEx as a script can observe it, then the exit: non-daemon threads joined,
+    atexit handlers run, stdio flushed (120 when that fails), garbage collected, the script's
+    modules torn down; an uncaught KeyboardInterrupt ends the process by SIGINT."""
+    status = outcome.status
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        try:
+            threading._shutdown()
+        except BaseException as error:
+            _unraisable(error, threading)
+    atexit._run_exitfuncs()
+    if not _flush_std_files():
+        status = 120
+    if gc.isenabled():
+        gc.collect()
+    _tear_down_script_modules()
+    _flush_quietly()
+    if outcome.interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        status = 130
+    os._exit(status)
+
+
+def _unraisable_args_type():
+    """sys.UnraisableHookArgs is not exposed: catch one to learn its type."""
+    caught = []
+    saved, sys.unraisablehook = sys.unraisablehook, caught.append
+
+    class _Probe(object):
+        def __del__(self):
+            raise ValueError
+
+    _Probe()
+    sys.unraisablehook = saved
+    return type(caught[0])
 
 
 if __name__ == "__main__":
@@ -578,6 +829,12 @@ if __name__ == "__main__":
     if _shadowed_own():
         _log("cannot run warm: these would shadow its own modules: %s" % ", ".join(_shadowed_own()))
         sys.exit(3)
+    _UNRAISABLE_ARGS = _unraisable_args_type()
+    # What finalize_restore_builtins restores: builtins as they were before site added its names.
+    _BUILTINS = dict(builtins.__dict__)
+    if "site" in sys.modules:
+        for _NAME in ("exit", "quit", "copyright", "credits", "license", "help"):
+            _BUILTINS.pop(_NAME, None)
     _LOADED, _DROPPED = _preload(_CONFIG.get("preload", []))
     _LISTENER = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     _LISTENER.bind(_CONFIG["socket"])
@@ -594,18 +851,30 @@ if __name__ == "__main__":
         "dependencies": _dependencies(),
         "threads": len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1,
     })
+    _ZYGOTE_MODULES = frozenset(sys.modules)
+    # Children's garbage collections then skip everything preloaded: fewer pages touched and copied.
+    gc.collect()
+    gc.freeze()
     _JOB = _ZYGOTE.serve()  # returns only in a forked child
     # From here on this process is the script's. Its code runs below this single module-level
     # frame, which must not pass for __main__ (warnings attribute to frames by module name).
     __name__ = "cgibridge_zygote"
     del _ZYGOTE, _LISTENER
-    if _main_importer(_JOB.argv[0]) is not None:
-        _run_zip(_JOB.argv[0])
+    _MAIN = sys.modules["__main__"]
+    try:
+        _run(_JOB, _MAIN)
+        _OUTCOME = _Outcome()
+    except SystemExit as _ERROR:
+        _flush_io()
+        _OUTCOME = _system_exit(_ERROR)
+    except BaseException as _ERROR:
+        _flush_io()
+        _OUTCOME = _print_uncaught(_ERROR)
     else:
-        _FP = _open_script(_JOB)
-        # closeit=1: fclose() before the code runs, as pymain_run_file asks.
-        if _RUN_FILE(_FP, _JOB.script, 1, ctypes.byref(_CompilerFlags(0, sys.version_info[1]))) != 0:
-            # The traceback is printed and sys.last_* set; a KeyboardInterrupt leaves CPython's
-            # flag that makes the process end by SIGINT once finalised, as a cold start would.
-            if not issubclass(getattr(sys, "last_type", type(None)) or type(None), KeyboardInterrupt):
-                raise SystemExit(1)
+        _flush_io()
+    if not _OUTCOME.system_exit:
+        # The end of _PyRun_SimpleFileObject: __file__ and __cached__ go (Py_Exit skips this).
+        _MAIN.__dict__.pop("__file__", None)
+        _MAIN.__dict__.pop("__cached__", None)
+    del _MAIN, _JOB
+    _finalize(_OUTCOME)

@@ -173,6 +173,8 @@ function candidateProblem(options: CgiSpawnOptions, config: WarmPythonConfig, cl
   // Node refuses these with its own error: let it.
   const strings = [options.command, options.cwd, ...options.args, ...Object.entries(options.env).flat()];
   if (strings.some((s) => s.includes('\0'))) return 'NUL character';
+  // putenv() refuses them; Node passes them on as they are.
+  if (Object.keys(options.env).some((name) => name === '' || name.includes('='))) return 'environment variable name';
   return undefined;
 }
 

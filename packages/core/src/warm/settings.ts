@@ -62,8 +62,10 @@ export interface WarmPythonSettings {
 
 /**
  * The default preload: what `cgi` and `cgitb` import (not those two: their import prints a
- * DeprecationWarning a cold run prints), and modules CGI scripts commonly use. Nothing that
- * loads OpenSSL, starts threads or registers atexit handlers.
+ * DeprecationWarning a cold run prints), and cheap modules CGI scripts commonly use. Every
+ * preloaded megabyte makes each fork and exit dearer, so nothing heavy that few scripts need
+ * (decimal, pathlib, subprocess, typing...), and nothing that loads OpenSSL (hashlib), starts
+ * threads or registers atexit handlers.
  */
 export const DEFAULT_PRELOAD: readonly string[] = [
   // cgi
@@ -85,43 +87,21 @@ export const DEFAULT_PRELOAD: readonly string[] = [
   'tokenize',
   'traceback',
   'time',
-  // common in CGI scripts
+  // common in CGI scripts, and (but for http.cookies and html.parser) already loaded by the above
   'base64',
   'binascii',
   'calendar',
   'collections',
-  'copy',
-  'csv',
-  'dataclasses',
   'datetime',
-  'decimal',
   'email.utils',
-  'enum',
-  'fnmatch',
-  'functools',
-  'glob',
-  'hashlib',
-  'hmac',
   'html.entities',
   'html.parser',
   'http.cookies',
-  'itertools',
   'json',
-  'math',
-  'mimetypes',
-  'operator',
-  'pathlib',
-  'pickle',
   'random',
   're',
-  'secrets',
-  'shutil',
   'string',
-  'struct',
-  'subprocess',
   'textwrap',
-  'typing',
-  'zlib',
 ];
 
 /** {@link WarmPythonSettings} with every default applied. */

@@ -4,6 +4,7 @@ import { type BigIntStats, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createConnection, Socket } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { groupAlive, signalGroup } from '../child-process-spawner.js';
 import { drainStderr } from '../log-stderr.js';
@@ -102,8 +103,10 @@ export class Zygote {
       {
         env: config.baseEnv,
         cwd: '/',
-        // fd 3 is the control channel; EOF there ends the zygote, so it dies with the gateway.
-        stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+        // 0-2 are socketpairs as a cold script's are (the zygote's sys.stdin/stdout/stderr are
+        // what its children inherit); fd 3 is the control channel, and EOF there ends the
+        // zygote, so it dies with the gateway.
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
         detached: true,
         shell: false,
       },
@@ -122,6 +125,8 @@ export class Zygote {
   }
 
   private listen(): void {
+    // Never written or read: they only have to stay open.
+    for (const stream of [this.child.stdin, this.child.stdout]) (stream as Socket | null)?.unref?.();
     const stderr = this.child.stderr;
     if (stderr) {
       drainStderr(stderr, (line) => this.logger.warn(`warm-python: zygote ${this.realPath}: ${line}`));
@@ -267,6 +272,9 @@ export class Zygote {
       socket.write(id + n);
       return socket;
     });
+    // Fed from the start: an empty stream may end before the pid arrives, and an 'end' emitted
+    // before the gateway holds the process would be lost.
+    const outputs = [buffered(streams[1] as Socket), buffered(streams[2] as Socket)] as const;
     return new Promise((resolve) => {
       let settled = false;
       const giveUp = (why: string) => {
@@ -276,7 +284,11 @@ export class Zygote {
         for (const stream of streams) stream.destroy();
         resolve(why);
       };
-      const onError = (error: NodeJS.ErrnoException) => giveUp(`stream ${error.code ?? error.message}`);
+      // A stream that never connected never reached the zygote: nothing can have been forked.
+      // Later errors are left to the zygote's report (the child may be running already).
+      const onError = (error: NodeJS.ErrnoException) => {
+        if (streams.some((stream) => stream.connecting)) giveUp(`stream ${error.code ?? error.message}`);
+      };
       for (const stream of streams) stream.on('error', onError);
       const timer = setTimeout(() => {
         giveUp('zygote stuck');
@@ -291,8 +303,8 @@ export class Zygote {
           }
           settled = true;
           clearTimeout(timer);
-          for (const stream of streams) stream.off('error', onError);
-          resolve(this.warmProcess(pid, streams, pending));
+          streams[0]?.off('error', onError);
+          resolve(this.warmProcess(pid, streams[0] as Socket, outputs, pending));
         },
         onFail: giveUp,
         onExit: () => {},
@@ -317,8 +329,12 @@ export class Zygote {
     this.control.write(`${JSON.stringify(message)}\n`);
   }
 
-  private warmProcess(pid: number, streams: Socket[], pending: Pending): CgiProcess {
-    const [stdin, stdout, stderr] = streams as [Socket, Socket, Socket];
+  private warmProcess(
+    pid: number,
+    stdin: Socket,
+    [stdout, stderr]: readonly [Readable, Readable],
+    pending: Pending,
+  ): CgiProcess {
     // Whatever a script writes to its own stdin is dropped (a pipe's read end would refuse it).
     stdin.resume();
     const exit = new Promise<CgiExit>((resolve) => {
@@ -343,4 +359,19 @@ export class Zygote {
       groupAlive: () => groupAlive(pid),
     };
   }
+}
+
+/**
+ * A fresh stream fed by the socket from its first byte to its end; destroying it closes the
+ * socket. A socket error (none is expected: the script only writes) just ends it.
+ */
+function buffered(socket: Socket): PassThrough {
+  const out = new PassThrough();
+  socket.pipe(out);
+  socket.on('error', () => {});
+  socket.once('close', () => {
+    if (!out.writableEnded) out.end();
+  });
+  out.once('close', () => socket.destroy());
+  return out;
 }
