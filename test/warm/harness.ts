@@ -1,5 +1,6 @@
 // Shared by the warm-python suites: real spawners, real scripts written to a temp directory.
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -74,6 +75,7 @@ export function optionsFor(
 export function scriptDir(): {
   dir: string;
   write: (name: string, source: string, python?: string) => string;
+  writeZip: (name: string, files: Record<string, string>, python?: string) => string;
   cleanup: () => void;
 } {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cgibridge-warm-test-')));
@@ -83,6 +85,15 @@ export function scriptDir(): {
       const path = join(dir, name);
       const body = source.startsWith('#!') ? source : `#!${python}\n${source}`;
       writeFileSync(path, body, { mode: 0o755 });
+      return path;
+    },
+    writeZip(name, files, python = PYTHON) {
+      // Python's own zipfile builds it: a shebang line, then the archive (a zipapp).
+      const path = join(dir, name);
+      const program = `import sys, zipfile, json\nwith open(sys.argv[1], "wb") as f:\n    f.write(b"#!" + sys.argv[2].encode() + b"\\n")\n    with zipfile.ZipFile(f, "w") as z:\n        for k, v in json.loads(sys.argv[3]).items():\n            z.writestr(k, v)\n`;
+      const made = spawnSync(PYTHON, ['-c', program, path, python, JSON.stringify(files)], { env: BASE_ENV });
+      if (made.status !== 0) throw new Error(made.stderr.toString());
+      chmodSync(path, 0o755);
       return path;
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),

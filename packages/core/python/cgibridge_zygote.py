@@ -686,16 +686,25 @@ def _print_uncaught(error):
         _write_stderr("sys.excepthook is missing\n")
         sys.__excepthook__(kind, error, tb)
     else:
-        try:
-            hook(kind, error, tb)
-        except SystemExit as exit_error:
-            return _system_exit(exit_error)
-        except BaseException as hook_error:
+        hook_error = _call_hook(hook, kind, error, tb)
+        if isinstance(hook_error, SystemExit):
+            return _system_exit(hook_error)
+        if hook_error is not None:
             _write_stderr("Error in sys.excepthook:\n")
-            sys.__excepthook__(type(hook_error), hook_error, _below_us(hook_error.__traceback__))
+            hook_error.__traceback__ = _below_us(hook_error.__traceback__)
+            sys.__excepthook__(type(hook_error), hook_error, hook_error.__traceback__)
             _write_stderr("\nOriginal exception was:\n")
             sys.__excepthook__(kind, error, tb)
     return _Outcome(1, interrupted=issubclass(kind, KeyboardInterrupt))
+
+
+def _call_hook(hook, kind, error, tb):
+    """Calls the hook; returns what it raised, or None."""
+    try:
+        hook(kind, error, tb)
+    except BaseException as hook_error:
+        return hook_error
+    return None
 
 
 def _unraisable(error, obj, message=None):
@@ -775,8 +784,11 @@ def _tear_down_script_modules():
         if isinstance(module, type(sys)):
             weak.append(_weakref.ref(module))
         sys.modules[name] = None
+    # finalize_restore_builtins: what the script added is released only once the dict is whole again.
+    replaced = dict(builtins.__dict__)
     builtins.__dict__.clear()
     builtins.__dict__.update(_BUILTINS)
+    del replaced
     gc.collect()
     for ref in reversed(weak):
         module = ref()
@@ -796,7 +808,10 @@ def _finalize(outcome):
             threading._shutdown()
         except BaseException as error:
             _unraisable(error, threading)
-    atexit._run_exitfuncs()
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass  # before 3.10 it re-raises the last callback's exception, which finalisation drops
     if not _flush_std_files():
         status = 120
     if gc.isenabled():
@@ -861,17 +876,20 @@ if __name__ == "__main__":
     __name__ = "cgibridge_zygote"
     del _ZYGOTE, _LISTENER
     _MAIN = sys.modules["__main__"]
+    _UNCAUGHT = None
     try:
         _run(_JOB, _MAIN)
-        _OUTCOME = _Outcome()
-    except SystemExit as _ERROR:
-        _flush_io()
-        _OUTCOME = _system_exit(_ERROR)
     except BaseException as _ERROR:
-        _flush_io()
-        _OUTCOME = _print_uncaught(_ERROR)
+        _UNCAUGHT = _ERROR
+    _flush_io()
+    # Out of the except clause: the hooks must not see this exception as being handled.
+    if _UNCAUGHT is None:
+        _OUTCOME = _Outcome()
+    elif isinstance(_UNCAUGHT, SystemExit):
+        _OUTCOME = _system_exit(_UNCAUGHT)
     else:
-        _flush_io()
+        _OUTCOME = _print_uncaught(_UNCAUGHT)
+    _UNCAUGHT = None
     if not _OUTCOME.system_exit:
         # The end of _PyRun_SimpleFileObject: __file__ and __cached__ go (Py_Exit skips this).
         _MAIN.__dict__.pop("__file__", None)
