@@ -81,3 +81,22 @@ time.sleep(60)
   await until(() => !alive(grandchild), 'the background child to die');
   await until(() => !proc.groupAlive(), 'the group to be empty');
 });
+
+it('keeps every byte and the end of stdout and stderr for a reader that comes late', async () => {
+  const quick = files.write('quick.py', 'print("out")\n');
+  const before = spawner.stats().warm;
+  const proc = await spawner.spawn(optionsFor(quick, 'shebang'));
+  expect(spawner.stats().warm).toBe(before + 1);
+  proc.stdin.end();
+  // Long after the script has exited and both streams have reached their end.
+  expect(await proc.exit).toEqual({ code: 0, signal: null });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const read = (stream: NodeJS.ReadableStream) =>
+    new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => resolve(Buffer.concat(chunks).toString()));
+      setTimeout(() => reject(new Error('no end')), 5000);
+    });
+  expect(await Promise.all([read(proc.stdout), read(proc.stderr)])).toEqual(['out\n', '']);
+});
