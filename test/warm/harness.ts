@@ -127,10 +127,17 @@ export async function until(check: () => boolean, what: string, ms = 20_000): Pr
   }
 }
 
-/** Runs `options` (cold at first) until a zygote for its interpreter is ready. */
+/**
+ * Runs `options` (cold meanwhile) until a zygote for its interpreter is ready. A request starts
+ * a zygote; after a failed one, only a request after the restart backoff does.
+ */
 export async function warmUp(spawner: WarmPythonSpawner, options: CgiSpawnOptions): Promise<void> {
-  await run(spawner, options);
-  await until(() => spawner.stats().zygotes.some((z) => z.state === 'ready'), 'a ready zygote');
+  const deadline = Date.now() + 20_000;
+  while (!spawner.stats().zygotes.some((z) => z.state === 'ready')) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a ready zygote');
+    if (!spawner.stats().zygotes.some((z) => z.state === 'starting')) await run(spawner, options);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Runs once and asserts which way it went. */

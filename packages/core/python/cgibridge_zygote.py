@@ -853,7 +853,7 @@ if __name__ == "__main__":
     _LOADED, _DROPPED = _preload(_CONFIG.get("preload", []))
     _LISTENER = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     _LISTENER.bind(_CONFIG["socket"])
-    _LISTENER.listen(128)
+    _LISTENER.listen(1024)  # three connections per request, a burst of them at a time
     _LISTENER.setblocking(False)
     _ZYGOTE = _Zygote(3, _LISTENER)
     _ZYGOTE.send({

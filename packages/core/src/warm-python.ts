@@ -85,37 +85,38 @@ export function createWarmSpawner(
     if (closed || Date.now() < slot.retryAt) return undefined;
     const zygote = new Zygote(realPath, config, logger);
     all.add(zygote);
-    void zygote.gone.then((wasReady) => {
+    void zygote.gone.then((failed) => {
       all.delete(zygote);
-      if (wasReady) return;
+      if (!failed) return;
       slot.failures++;
       slot.retryAt = Date.now() + Math.min(60_000, 1000 * 2 ** (slot.failures - 1));
     });
     return zygote;
   };
 
-  const zygoteFor = (realPath: string): Zygote | string => {
+  const slotFor = (realPath: string): Slot => {
     let slot = slots.get(realPath);
     if (slot === undefined) {
       slot = { current: undefined, next: undefined, failures: 0, retryAt: 0 };
       slots.set(realPath, slot);
     }
-    return pickZygote(slot, realPath, start, logger);
+    return slot;
   };
 
-  const decide = (options: CgiSpawnOptions): { zygote: Zygote; request: ZygoteRequest } | string => {
+  const decide = (options: CgiSpawnOptions): { zygote: Zygote; request: ZygoteRequest; slot: Slot } | string => {
     const early = candidateProblem(options, config, closed);
     if (early !== undefined) return early;
     const launch = resolver.resolve(options);
     if ('reason' in launch) return launch.reason;
     const variable = startupDifference(options.env, config.baseEnv);
     if (variable !== undefined) return `${variable} differs from the zygote's environment`;
-    const zygote = zygoteFor(launch.realPath);
+    const slot = slotFor(launch.realPath);
+    const zygote = pickZygote(slot, launch.realPath, start, logger);
     if (typeof zygote === 'string') return zygote;
     const shadow = shadows.find(dirname(options.script), zygote.shadowable);
     if (shadow !== undefined) return shadow === '' ? 'script directory unreadable' : `"${shadow}" beside the script`;
     const { argv0, executable, argv } = launch;
-    return { zygote, request: { argv0, executable, argv, env: options.env, cwd: options.cwd } };
+    return { zygote, slot, request: { argv0, executable, argv, env: options.env, cwd: options.cwd } };
   };
 
   const goCold = (options: CgiSpawnOptions, reason: string): Promise<CgiProcess> => {
@@ -136,6 +137,7 @@ export function createWarmSpawner(
       if (typeof decision === 'string') return goCold(options, decision);
       const started = await decision.zygote.spawn(decision.request);
       if (typeof started === 'string') return goCold(options, `zygote: ${started}`);
+      decision.slot.failures = 0;
       warm++;
       return started;
     },
@@ -161,6 +163,8 @@ export function createWarmSpawner(
 /** Reasons visible from the spawn options alone, before any file is looked at beyond a stat. */
 function candidateProblem(options: CgiSpawnOptions, config: WarmPythonConfig, closed: boolean): string | undefined {
   if (closed) return 'closed';
+  // Built and verified on Linux (/proc, socket semantics, fork): elsewhere everything runs cold.
+  if (process.platform !== 'linux') return 'platform';
   if (options.limits !== undefined) return 'resource limits';
   if (options.credentials !== undefined) return 'credentials';
   if (!config.extensions.has(extname(options.script).toLowerCase())) return 'extension';
@@ -203,7 +207,6 @@ function pickZygote(
     return zygote.state === 'gone' ? 'zygote gone' : 'zygote retiring';
   }
   if (zygote.state === 'starting') return 'zygote starting';
-  slot.failures = 0;
   const changed = zygote.stale(now);
   if (changed !== undefined) {
     logger.info(`warm-python: ${changed} changed since the zygote for ${realPath} loaded it: replacing the zygote`);
@@ -228,6 +231,6 @@ async function closeAll(all: ReadonlySet<Zygote>): Promise<void> {
     return Promise.race([gone, late]).finally(() => clearTimeout(timer));
   };
   await wait(CLOSE_GRACE_MS);
-  for (const zygote of zygotes) zygote.kill('still running when the spawner closed');
+  for (const zygote of zygotes) zygote.kill('still running when the spawner closed', false);
   await wait(1000);
 }

@@ -76,7 +76,10 @@ export class Zygote {
   readyAt = 0;
   /** Top-level module names a file beside a script would shadow. */
   shadowable: ReadonlySet<string> = new Set();
-  /** Settles once the process has exited; `true` if it had reported ready. */
+  /**
+   * Settles once the process has exited: `true` when that was a failure (it never became
+   * ready, crashed, hung), `false` when it was stopped or replaced as planned.
+   */
   readonly gone: Promise<boolean>;
   private readonly child: ChildProcess;
   private readonly control: Socket;
@@ -88,6 +91,7 @@ export class Zygote {
   private staleBecause: string | undefined;
   private readonly startTimer: NodeJS.Timeout;
   private stopping = false;
+  private failed = false;
 
   constructor(
     readonly realPath: string,
@@ -113,8 +117,12 @@ export class Zygote {
     );
     // Missing only when Node could not even create the pipes (EMFILE): then it closes at once.
     this.control = (this.child.stdio[3] as Socket | null) ?? new Socket();
-    this.gone = new Promise((resolve) => this.child.once('close', () => resolve(this.readyAt !== 0)));
-    this.child.once('close', (code, signal) => this.onClose(code, signal));
+    this.gone = new Promise((resolve) => {
+      this.child.once('close', (code, signal) => {
+        this.onClose(code, signal);
+        resolve(this.failed);
+      });
+    });
     this.child.on('error', (error) => this.logger.warn(`warm-python: cannot start ${this.realPath}: ${error.message}`));
     this.startTimer = setTimeout(() => this.kill('did not report ready in time'), config.startTimeoutMs);
     this.listen();
@@ -189,6 +197,7 @@ export class Zygote {
   private onClose(code: number | null, signal: NodeJS.Signals | null): void {
     clearTimeout(this.startTimer);
     const expected = this.stopping;
+    if (!expected) this.failed = true;
     this.state = 'gone';
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);
@@ -250,10 +259,14 @@ export class Zygote {
     setTimeout(() => this.child.kill('SIGKILL'), 2000).unref();
   }
 
-  /** Kills the process now (stuck, broken, or out of time); its running children's groups go too. */
-  kill(why: string): void {
+  /**
+   * Kills the process now; its running children's groups go too.
+   * @param failure - stuck or broken (counts towards the restart backoff), not merely out of time.
+   */
+  kill(why: string, failure = true): void {
     if (this.state === 'gone') return;
     if (!this.stopping) this.logger.warn(`warm-python: killing the zygote for ${this.realPath}: ${why}`);
+    if (!this.stopping && failure) this.failed = true;
     this.stopping = true;
     this.state = 'retiring';
     this.child.kill('SIGKILL');
