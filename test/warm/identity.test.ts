@@ -1,5 +1,6 @@
 // Cold versus warm, byte for byte: each script runs through the child_process spawner and through
 // the warm spawner (its zygote's child), and stdout, stderr and the exit must be identical.
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   coldSpawner,
@@ -64,6 +65,7 @@ print(sys.flags)
 print(sys.warnoptions, sys._xoptions)
 print(os.getpgid(0) == os.getpid(), os.getsid(0) == os.getpid())
 print(sorted(k for k in sys.path_importer_cache if k == sys.argv[0] or k == sys.path[0]))
+print(open("/proc/self/comm").read())
 `,
     expect: (r) => expect(r.stdout.toString()).toContain("'one', 'two']"),
   },
@@ -364,6 +366,25 @@ sys.stderr.write("still working\\n")
   },
 ];
 
+/** The script file vanished between the gateway's check and the start: Python's own message and status 2. */
+function missingScript(
+  python: string,
+  files: ReturnType<typeof scriptDir>,
+  spawner: ReturnType<typeof newWarmSpawner>,
+) {
+  it('a script file that cannot be opened (mapped: nothing reads it before Python)', async () => {
+    const gone = files.write('vanished.py', 'print(1)\n', python);
+    rmSync(gone);
+    const options = optionsFor(gone, 'mapped', { interpreter: python });
+    const cold = await run(coldSpawner, options);
+    const warm = await runExpecting('warm', spawner, options);
+    expect(cold.exit).toEqual({ code: 2, signal: null });
+    expect(cold.stderr.toString()).toContain("can't open file");
+    expect(shown(warm.stderr)).toBe(shown(cold.stderr));
+    expect(warm.exit).toEqual(cold.exit);
+  });
+}
+
 function identity(python: string): void {
   const files = scriptDir();
   const spawner = newWarmSpawner();
@@ -376,6 +397,7 @@ function identity(python: string): void {
     files.cleanup();
   });
 
+  missingScript(python, files, spawner);
   for (const c of CASES) {
     for (const mode of c.modes ?? ['shebang']) {
       it(`${c.name} (${mode})`, async () => {

@@ -89,6 +89,7 @@ _RUN_FILE.argtypes = [
     ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.py_object, ctypes.py_object, ctypes.c_int, ctypes.c_void_p,
 ]
 _FILE_INPUT = 257  # Py_file_input
+_PR_SET_NAME = 15
 
 
 class _CompilerFlags(ctypes.Structure):
@@ -214,6 +215,7 @@ class _Job(object):
         self.executable = os.fsdecode(request["exe"].encode("utf-8"))
         self.env = [(k.encode("utf-8"), v.encode("utf-8")) for k, v in request["env"]]
         self.cwd = request["cwd"].encode("utf-8")
+        self.name = request["name"].encode("utf-8")
 
 
 class _Zygote(object):
@@ -510,6 +512,7 @@ def _reset_interpreter(job):
     for key, value in job.env:
         os.putenv(key, value)
         data[key] = value
+    _LIBC.prctl(_PR_SET_NAME, job.name, 0, 0, 0)  # /proc/self/comm, as execve would have set it
     sys.argv = job.argv
     if hasattr(sys, "orig_argv"):
         sys.orig_argv = [job.argv0] + job.argv

@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import type { CgiSpawnOptions } from '../spawner.js';
-import { readHead, ShebangCache } from './shebang.js';
+import { readHeadSync, ShebangCache } from './shebang.js';
 
 /** How a cold start would launch the script's Python, as far as the script can observe it. */
 export interface PythonLaunch {
@@ -13,6 +13,11 @@ export interface PythonLaunch {
   readonly realPath: string;
   /** `sys.argv`: the script path, then the arguments after it. */
   readonly argv: readonly string[];
+  /**
+   * The process name (`/proc/self/comm`) the kernel would give it: the base name of the file
+   * last passed to execve, which is the script itself for a direct shebang line.
+   */
+  readonly processName: string;
 }
 
 /** Why a script runs cold. */
@@ -44,6 +49,7 @@ export class LaunchResolver {
   resolve(options: CgiSpawnOptions): PythonLaunch | ColdReason {
     let argv0: string;
     let argv: readonly string[];
+    let execed: string | undefined;
     if (options.command === options.script) {
       const shebang = this.shebangs.read(options.script);
       if (shebang === null) return { reason: 'script unreadable' };
@@ -62,6 +68,7 @@ export class LaunchResolver {
       } else {
         if (shebang.argument !== undefined) return { reason: 'shebang interpreter arguments' };
         argv0 = shebang.interpreter;
+        execed = options.script;
       }
     } else {
       if (options.args[0] !== options.script) return { reason: 'interpreter arguments' };
@@ -72,7 +79,7 @@ export class LaunchResolver {
     if (typeof executable !== 'string') return executable;
     const binary = this.pythonBinary(executable);
     if ('reason' in binary) return binary;
-    return { argv0, executable, realPath: binary.realPath, argv };
+    return { argv0, executable, realPath: binary.realPath, argv, processName: basename(execed ?? executable) };
   }
 
   /** What Python sets sys.executable to: argv[0] itself when it holds a `/`, else the PATH hit. */
@@ -147,7 +154,7 @@ export function inspectBinary(executable: string): { realPath: string } | ColdRe
     return { reason: 'interpreter not found' };
   }
   if (!PYTHON_NAME.test(basename(realPath))) return { reason: 'interpreter is not python3' };
-  const head = readHead(realPath, 4);
+  const head = readHeadSync(realPath, 4);
   if (head === null || head.toString('latin1') !== '\x7fELF') return { reason: 'interpreter is not a binary' };
   // CPython reads pyvenv.cfg beside its executable or one level up, before symlinks are resolved.
   for (const dir of [dirname(executable), dirname(realPath)]) {

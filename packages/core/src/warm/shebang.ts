@@ -65,7 +65,7 @@ export class ShebangCache {
     ) {
       return cached.shebang;
     }
-    const head = readHead(path);
+    const head = readHeadSync(path);
     if (head === null) return null;
     const shebang = parseShebang(head);
     if (Date.now() - stats.mtimeMs > RACY_MS) {
@@ -76,8 +76,8 @@ export class ShebangCache {
   }
 }
 
-/** The first bytes of a file, or `null`. */
-export function readHead(path: string, length = HEAD): Buffer | null {
+/** The first bytes of a file, or `null` (synchronous: see statOrNull in resolve-script.ts for why). */
+export function readHeadSync(path: string, length = HEAD): Buffer | null {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');

@@ -17,6 +17,7 @@ export const ZYGOTE_PROGRAM = fileURLToPath(new URL('../../python/cgibridge_zygo
 
 /** What a warm child needs beyond its streams: what a cold start would have given the script. */
 export interface ZygoteRequest {
+  readonly processName: string;
   readonly argv0: string;
   readonly executable: string;
   readonly argv: readonly string[];
@@ -333,6 +334,7 @@ export class Zygote {
     const message = {
       op: 'spawn',
       id,
+      name: wellFormed(request.processName),
       argv0: wellFormed(request.argv0),
       exe: wellFormed(request.executable),
       argv: request.argv.map(wellFormed),
