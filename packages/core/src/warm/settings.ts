@@ -162,7 +162,10 @@ export function resolveWarmSettings(settings: WarmPythonSettings): WarmPythonCon
   return {
     baseEnv: { ...settings.baseEnv },
     extensions: new Set(extensions.map((e) => e.toLowerCase())),
-    exclude: exclude.map((p) => (p instanceof RegExp ? p : globToRegExp(p))),
+    // Without g and y: test() on such a RegExp is stateful (lastIndex) and would skip every other match.
+    exclude: exclude.map((p) =>
+      p instanceof RegExp ? new RegExp(p.source, p.flags.replace(/[gy]/g, '')) : globToRegExp(p),
+    ),
     excludeByName: exclude.map((p) => typeof p === 'string' && !p.includes('/')),
     maxRequests: positive('maxRequests', settings.maxRequests, 1000),
     maxAgeMs: positive('maxAgeMs', settings.maxAgeMs, 600_000),
