@@ -185,6 +185,11 @@ outer()
     expect: (r) => expect(r.exit).toEqual({ code: null, signal: 'SIGINT' }),
   },
   {
+    name: 'a crash (SIGSEGV): reported as the signal, and the zygote serves the next case',
+    source: 'import os, signal, sys\nprint("before", flush=True)\nos.kill(os.getpid(), signal.SIGSEGV)\n',
+    expect: (r) => expect(r.exit).toEqual({ code: null, signal: 'SIGSEGV' }),
+  },
+  {
     name: 'atexit handlers and non-daemon threads',
     source: `import atexit, sys, threading, time
 atexit.register(lambda: print("atexit 1", globals().get("__file__")))

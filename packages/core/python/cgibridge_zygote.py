@@ -1,4 +1,4 @@
-_MAIN_KEYS = list(globals())  # noqa: E402 -- first statement: what a fresh __main__ holds in this Python
+_MAIN_KEYS = list(globals())  # the first statement: what a fresh __main__ holds in this Python
 # cgibridge warm-start zygote (Python 3.8+).
 #
 # Started by the gateway as `python3 cgibridge_zygote.py CONFIG` with exactly the scripts' base
@@ -14,7 +14,7 @@ _MAIN_KEYS = list(globals())  # noqa: E402 -- first statement: what a fresh __ma
 # Protocol (JSON lines on fd 3, a socketpair the gateway holds; EOF there ends the zygote):
 #   zygote -> gateway  {"op":"ready",...} once, then {"op":"pid","id","pid"}, {"op":"fail","id","message"},
 #                      {"op":"exit","id","code"|"signal"}
-#   gateway -> zygote  {"op":"spawn","id","argv0","exe","argv","env","cwd"}
+#   gateway -> zygote  {"op":"spawn","id","name","argv0","exe","argv","env","cwd"}
 # Each request's stdin/stdout/stderr arrive as three connections to the zygote's Unix socket,
 # each starting with the 32-hex-digit request id and the stream number (0, 1, 2).
 import sys
