@@ -424,3 +424,31 @@ function identity(python: string): void {
 
 describe(`cold versus warm: ${PYTHON}`, () => identity(PYTHON));
 for (const python of EXTRA_PYTHONS) describe(`cold versus warm: ${python}`, () => identity(python));
+
+describe('cold versus warm without LANG: the C locale coerced (PEP 538 adds LC_CTYPE to the environment)', () => {
+  const files = scriptDir();
+  const baseEnv = { PATH: '/usr/bin:/bin' };
+  const spawner = newWarmSpawner({ baseEnv });
+  const withoutLang = (script: string) => ({
+    ...optionsFor(script, 'shebang'),
+    env: { ...baseEnv, QUERY_STRING: 'é' },
+  });
+  beforeAll(async () => {
+    await warmUp(spawner, withoutLang(files.write('warmup.py', 'pass\n')));
+  });
+  afterAll(async () => {
+    await spawner.close();
+    files.cleanup();
+  });
+  it('environment, locale and stdio encodings', async () => {
+    const script = files.write(
+      'coerced.py',
+      'import locale, os, sys\nprint(list(os.environ.items()))\nprint(locale.setlocale(locale.LC_CTYPE), sys.stdout.encoding, sys.stdout.errors, sys.getfilesystemencoding())\nprint(os.environ["QUERY_STRING"])\n',
+    );
+    const cold = await run(coldSpawner, withoutLang(script));
+    const warm = await runExpecting('warm', spawner, withoutLang(script));
+    expect(cold.stdout.toString()).toContain("('LC_CTYPE', 'C.UTF-8')");
+    expect(warm.stdout.toString()).toBe(cold.stdout.toString());
+    expect(warm.stderr.toString()).toBe(cold.stderr.toString());
+  });
+});

@@ -1,7 +1,7 @@
 // Zygotes come and go: killed, stuck, recycled, stale, closed, or left behind by a dying gateway.
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   alive,
@@ -222,9 +222,14 @@ describe('stopping', () => {
     );
     const { zygote, child } = JSON.parse(line) as { zygote: number; child: number };
     expect(alive(zygote) && alive(child)).toBe(true);
+    const cmdline = readFileSync(`/proc/${zygote}/cmdline`, 'utf8').split('\0');
+    const socketDir = dirname((JSON.parse(cmdline[2] as string) as { socket: string }).socket);
+    expect(existsSync(socketDir)).toBe(true);
     gateway.kill('SIGKILL');
     await until(() => !alive(zygote), 'the zygote to exit');
     await until(() => !alive(child), 'its child to be killed');
+    // Nobody else is left to remove the zygote's private socket directory.
+    expect(existsSync(socketDir)).toBe(false);
   });
 });
 

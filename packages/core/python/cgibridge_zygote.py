@@ -196,6 +196,18 @@ def _shadowed_own():
     return shadowed
 
 
+def _startup_additions():
+    """Variables CPython itself added to the environment at start-up (PEP 538 sets LC_CTYPE
+    when it coerces the C locale): a cold start adds the same, its start-up variables being ours."""
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            items = f.read().split(b"\0")
+    except OSError:
+        return []
+    original = dict(item.split(b"=", 1) for item in items if b"=" in item)
+    return [(key, value) for key, value in os.environb.items() if original.get(key) != value]
+
+
 def _shadowable():
     """Top-level names this zygote imported beyond a cold start's: a file or package of that name
     beside a script would be imported by a cold run instead of the preloaded one."""
@@ -429,7 +441,15 @@ class _Zygote(object):
             self.answer(fd, pid, ident, b"child did not start in time")
 
     def shutdown(self):
-        """The gateway is gone: nobody can read the scripts' output or be told how they ended."""
+        """The gateway is gone: nobody can read the scripts' output or be told how they ended.
+        The socket and its private directory go too (a gateway that died cannot remove them)."""
+        path = self.listener.getsockname()
+        for remove in (os.unlink, os.rmdir):
+            try:
+                remove(path)
+            except OSError:
+                pass
+            path = os.path.dirname(path)
         for pid in list(self.children):
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -509,7 +529,7 @@ def _reset_interpreter(job):
     for key in data:
         os.unsetenv(key)
     data.clear()
-    for key, value in job.env:
+    for key, value in job.env + _ENV_ADDED:
         os.putenv(key, value)
         data[key] = value
     _LIBC.prctl(_PR_SET_NAME, job.name, 0, 0, 0)  # /proc/self/comm, as execve would have set it
@@ -844,6 +864,7 @@ def _unraisable_args_type():
 
 if __name__ == "__main__":
     _CONFIG = json.loads(sys.argv[1])
+    _ENV_ADDED = _startup_additions()
     if _shadowed_own():
         _log("cannot run warm: these would shadow its own modules: %s" % ", ".join(_shadowed_own()))
         sys.exit(3)
