@@ -64,7 +64,7 @@ print(sys.path)
 print(sys.flags)
 print(sys.warnoptions, sys._xoptions)
 print(os.getpgid(0) == os.getpid(), os.getsid(0) == os.getpid())
-print(sorted(k for k in sys.path_importer_cache if k == sys.argv[0] or k == sys.path[0]))
+print(sorted((k, repr(v)) for k, v in sys.path_importer_cache.items() if k == sys.argv[0] or k == sys.path[0]))
 print(open("/proc/self/comm").read())
 `,
     expect: (r) => expect(r.stdout.toString()).toContain("'one', 'two']"),

@@ -14,7 +14,7 @@ _MAIN_KEYS = list(globals())  # the first statement: what a fresh __main__ holds
 # Protocol (JSON lines on fd 3, a socketpair the gateway holds; EOF there ends the zygote):
 #   zygote -> gateway  {"op":"ready",...} once, then {"op":"pid","id","pid"}, {"op":"fail","id","message"},
 #                      {"op":"exit","id","code"|"signal"}
-#   gateway -> zygote  {"op":"spawn","id","name","argv0","exe","argv","env","cwd"}
+#   gateway -> zygote  {"op":"spawn","id","name","zip","argv0","exe","argv","env","cwd"}
 # Each request's stdin/stdout/stderr arrive as three connections to the zygote's Unix socket,
 # each starting with the 32-hex-digit request id and the stream number (0, 1, 2).
 import sys
@@ -60,6 +60,7 @@ import signal  # noqa: E402
 import socket  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
+import zipimport  # noqa: E402
 
 sys.path = _FULL_PATH
 _OWN = frozenset(sys.modules) - _BASELINE  # what this program imported for itself
@@ -228,6 +229,7 @@ class _Job(object):
         self.env = [(k.encode("utf-8"), v.encode("utf-8")) for k, v in request["env"]]
         self.cwd = request["cwd"].encode("utf-8")
         self.name = request["name"].encode("utf-8")
+        self.may_be_zip = request.get("zip", True)
 
 
 class _Zygote(object):
@@ -566,12 +568,26 @@ def _fresh_main():
     return main
 
 
-def _main_importer(script):
+def _standard_path_hooks():
+    """zipimporter, then FileFinder's hook (which refuses anything but a directory)."""
+    hooks = sys.path_hooks
+    return (
+        len(hooks) == 2
+        and hooks[0] is zipimport.zipimporter
+        and getattr(hooks[1], "__qualname__", "").startswith("FileFinder.path_hook")
+    )
+
+
+def _main_importer(script, may_be_zip):
     """What pymain_get_importer finds for the script path (a zip archive is run as a package),
-    cached in sys.path_importer_cache exactly as a cold start caches it."""
+    cached in sys.path_importer_cache exactly as a cold start caches it. With the standard
+    hooks and no zip signature in the file (the gateway looked), every hook would refuse it."""
     cache = sys.path_importer_cache
     if script in cache:
         return cache[script]
+    if not may_be_zip and _STANDARD_HOOKS:
+        cache[script] = None
+        return None
     importer = None
     for hook in sys.path_hooks:
         try:
@@ -629,7 +645,7 @@ def _run(job, main):
     """_PyRun_SimpleFileObject up to its PyErr_Print (an exception leaves through here).
     Parsing and compiling are CPython's own: PyRun_FileExFlags on the FILE*."""
     script = job.argv[0]
-    if _main_importer(script) is not None:
+    if _main_importer(script, job.may_be_zip) is not None:
         _run_zip(script)
         return
     fp = _open_script(job)
@@ -865,6 +881,7 @@ def _unraisable_args_type():
 if __name__ == "__main__":
     _CONFIG = json.loads(sys.argv[1])
     _ENV_ADDED = _startup_additions()
+    _STANDARD_HOOKS = _standard_path_hooks()
     if _shadowed_own():
         _log("cannot run warm: these would shadow its own modules: %s" % ", ".join(_shadowed_own()))
         sys.exit(3)

@@ -69,8 +69,9 @@ export function createWarmSpawner(
     if (typeof zygote === 'string') return zygote;
     const shadow = shadows.find(dirname(options.script), zygote.shadowable);
     if (shadow !== undefined) return shadow === '' ? 'script directory unreadable' : `"${shadow}" beside the script`;
-    const { argv0, executable, argv, processName } = launch;
-    return { zygote, request: { processName, argv0, executable, argv, env: options.env, cwd: options.cwd } };
+    const { argv0, executable, argv, processName, mayBeZip } = launch;
+    const request = { processName, mayBeZip, argv0, executable, argv, env: options.env, cwd: options.cwd };
+    return { zygote, request };
   };
 
   const goCold = (options: CgiSpawnOptions, reason: string): Promise<CgiProcess> => {

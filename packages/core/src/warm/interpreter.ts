@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import type { CgiSpawnOptions } from '../spawner.js';
-import { readHeadSync, ShebangCache } from './shebang.js';
+import { readBytesSync, ScriptCache, type ScriptFacts } from './shebang.js';
 
 /** How a cold start would launch the script's Python, as far as the script can observe it. */
 export interface PythonLaunch {
@@ -18,6 +18,8 @@ export interface PythonLaunch {
    * last passed to execve, which is the script itself for a direct shebang line.
    */
   readonly processName: string;
+  /** Whether Python could take the script for a zip archive (see {@link ScriptFacts}). */
+  readonly mayBeZip: boolean;
 }
 
 /** Why a script runs cold. */
@@ -40,7 +42,7 @@ interface Timed<T> {
  * Lookups are cached for `checkIntervalMs`; shebang lines per path, inode and mtime.
  */
 export class LaunchResolver {
-  private readonly shebangs = new ShebangCache();
+  private readonly scripts = new ScriptCache();
   private readonly binaries = new Map<string, Timed<{ realPath: string } | ColdReason>>();
   private readonly lookups = new Map<string, Timed<string | ColdReason>>();
 
@@ -50,9 +52,11 @@ export class LaunchResolver {
     let argv0: string;
     let argv: readonly string[];
     let execed: string | undefined;
+    const facts = this.scripts.read(options.script);
+    // Python reports an unreadable script itself: the mapped interpreter would start anyway.
+    if (facts === null && options.command === options.script) return { reason: 'script unreadable' };
     if (options.command === options.script) {
-      const shebang = this.shebangs.read(options.script);
-      if (shebang === null) return { reason: 'script unreadable' };
+      const shebang = facts?.shebang;
       if (shebang === undefined) return { reason: 'no shebang line' };
       argv = [options.script, ...options.args];
       if (!isAbsolute(shebang.interpreter)) return { reason: 'relative shebang interpreter' };
@@ -79,7 +83,8 @@ export class LaunchResolver {
     if (typeof executable !== 'string') return executable;
     const binary = this.pythonBinary(executable);
     if ('reason' in binary) return binary;
-    return { argv0, executable, realPath: binary.realPath, argv, processName: basename(execed ?? executable) };
+    const processName = basename(execed ?? executable);
+    return { argv0, executable, realPath: binary.realPath, argv, processName, mayBeZip: facts?.mayBeZip ?? true };
   }
 
   /** What Python sets sys.executable to: argv[0] itself when it holds a `/`, else the PATH hit. */
@@ -154,7 +159,7 @@ export function inspectBinary(executable: string): { realPath: string } | ColdRe
     return { reason: 'interpreter not found' };
   }
   if (!PYTHON_NAME.test(basename(realPath))) return { reason: 'interpreter is not python3' };
-  const head = readHeadSync(realPath, 4);
+  const head = readBytesSync(realPath, 4, 0);
   if (head === null || head.toString('latin1') !== '\x7fELF') return { reason: 'interpreter is not a binary' };
   // CPython reads pyvenv.cfg beside its executable or one level up, before symlinks are resolved.
   for (const dir of [dirname(executable), dirname(realPath)]) {

@@ -28,27 +28,40 @@ export function parseShebang(head: Buffer): Shebang | undefined {
   return { interpreter, argument: argument === '' ? undefined : argument };
 }
 
-interface CachedShebang {
+/** What a script's first and last bytes say. */
+export interface ScriptFacts {
+  /** Its `#!` line, `undefined` when it has none. */
+  readonly shebang: Shebang | undefined;
+  /**
+   * Whether its tail holds a zip end-of-directory signature: only then can Python's
+   * zipimporter take the file for an archive to run (a zipapp).
+   */
+  readonly mayBeZip: boolean;
+}
+
+interface CachedFacts extends ScriptFacts {
   readonly ino: number;
   readonly mtimeMs: number;
   readonly size: number;
-  readonly shebang: Shebang | undefined;
 }
+
+/** How far from its end zipimport looks for the end-of-central-directory record (comment, zip64 records included). */
+const ZIP_TAIL = 65_535 + 22 + 56 + 20;
 
 /** Files changed this recently are not trusted to have a distinct mtime yet (coarse file system clocks). */
 const RACY_MS = 2000;
 
 /**
- * Reads scripts' shebang lines, cached per path and validated by inode, mtime and size on
- * every call (one stat).
+ * Reads scripts' shebang lines and zip signatures, cached per path and validated by inode,
+ * mtime and size on every call (one stat).
  */
-export class ShebangCache {
-  private readonly entries = new Map<string, CachedShebang>();
+export class ScriptCache {
+  private readonly entries = new Map<string, CachedFacts>();
 
   constructor(private readonly maxEntries = 4096) {}
 
-  /** The script's shebang, `undefined` when it has none; `null` when the file cannot be read. */
-  read(path: string): Shebang | undefined | null {
+  /** What the script's bytes say; `null` when the file cannot be read. */
+  read(path: string): ScriptFacts | null {
     let stats: Stats | undefined;
     try {
       stats = statSync(path, { throwIfNoEntry: false });
@@ -63,26 +76,27 @@ export class ShebangCache {
       cached.mtimeMs === stats.mtimeMs &&
       cached.size === stats.size
     ) {
-      return cached.shebang;
+      return cached;
     }
-    const head = readHeadSync(path);
-    if (head === null) return null;
-    const shebang = parseShebang(head);
+    const head = readBytesSync(path, HEAD, 0);
+    const tail = readBytesSync(path, ZIP_TAIL, Math.max(0, stats.size - ZIP_TAIL));
+    if (head === null || tail === null) return null;
+    const facts = { shebang: parseShebang(head), mayBeZip: tail.includes('PK\x05\x06', 0, 'latin1') };
     if (Date.now() - stats.mtimeMs > RACY_MS) {
       if (this.entries.size >= this.maxEntries) this.entries.clear();
-      this.entries.set(path, { ino: stats.ino, mtimeMs: stats.mtimeMs, size: stats.size, shebang });
+      this.entries.set(path, { ino: stats.ino, mtimeMs: stats.mtimeMs, size: stats.size, ...facts });
     }
-    return shebang;
+    return facts;
   }
 }
 
-/** The first bytes of a file, or `null` (synchronous: see statOrNull in resolve-script.ts for why). */
-export function readHeadSync(path: string, length = HEAD): Buffer | null {
+/** Bytes of a file from `position`, or `null` (synchronous: see statOrNull in resolve-script.ts for why). */
+export function readBytesSync(path: string, length: number, position: number): Buffer | null {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
     const buffer = Buffer.alloc(length);
-    const n = readSync(fd, buffer, 0, length, 0);
+    const n = readSync(fd, buffer, 0, length, position);
     return buffer.subarray(0, n);
   } catch {
     return null;

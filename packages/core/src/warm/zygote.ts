@@ -18,6 +18,8 @@ export const ZYGOTE_PROGRAM = fileURLToPath(new URL('../../python/cgibridge_zygo
 /** What a warm child needs beyond its streams: what a cold start would have given the script. */
 export interface ZygoteRequest {
   readonly processName: string;
+  /** `false` when the script cannot be a zip archive: the child need not ask zipimport. */
+  readonly mayBeZip: boolean;
   readonly argv0: string;
   readonly executable: string;
   readonly argv: readonly string[];
@@ -335,6 +337,7 @@ export class Zygote {
       op: 'spawn',
       id,
       name: wellFormed(request.processName),
+      zip: request.mayBeZip,
       argv0: wellFormed(request.argv0),
       exe: wellFormed(request.executable),
       argv: request.argv.map(wellFormed),
