@@ -452,11 +452,14 @@ class _Zygote(object):
             except OSError:
                 pass
             path = os.path.dirname(path)
+        for fd in list(self.forking):
+            _close(fd)  # a child still waiting for its go-ahead reads EOF and exits
         for pid in list(self.children):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
+            for kill in (os.killpg, os.kill):  # its group, or itself if it has none yet
+                try:
+                    kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
         for pid in list(self.children):
             try:
                 os.waitpid(pid, 0)

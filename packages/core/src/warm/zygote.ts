@@ -149,7 +149,14 @@ export class Zygote {
       inbox += chunk;
       let newline = inbox.indexOf('\n');
       while (newline !== -1) {
-        this.onMessage(JSON.parse(inbox.slice(0, newline)) as ZygoteMessage);
+        let message: ZygoteMessage;
+        try {
+          message = JSON.parse(inbox.slice(0, newline)) as ZygoteMessage;
+        } catch {
+          this.kill('sent a malformed report');
+          return;
+        }
+        this.onMessage(message);
         inbox = inbox.slice(newline + 1);
         newline = inbox.indexOf('\n');
       }
