@@ -125,6 +125,7 @@ describe('the request', () => {
     await expectCold({ ...optionsFor(script, 'shebang'), credentials: ids }, 'credentials', 'hello BufferedWriter\n');
     expect(logger.lines.filter((l) => l.includes('resource limits'))).toHaveLength(1);
     expect(logger.lines.filter((l) => l.includes('credentials'))).toHaveLength(1);
+    expect(logger.lines.filter((l) => l.includes('run cold: zygote'))).toEqual([]);
   });
 
   it('a module or package beside the script named like a preloaded one goes cold (a cold run imports it)', async () => {

@@ -100,13 +100,13 @@ export function scriptDir(): {
   };
 }
 
-/** Collects warnings and errors; debug/info are dropped. */
+/** Collects info, warnings and errors; debug is dropped. */
 export function recordingLogger(): CgiLogger & { readonly lines: string[] } {
   const lines: string[] = [];
   return {
     lines,
     debug() {},
-    info() {},
+    info: (m) => lines.push(m),
     warn: (m) => lines.push(m),
     error: (m) => lines.push(m),
   };

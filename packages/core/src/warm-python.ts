@@ -37,7 +37,8 @@ export interface WarmPythonSpawner extends CgiSpawner {
  *
  * @param cold - the spawner for everything else, and the fallback.
  * @param settings - candidates, recycling and the scripts' base environment ({@link WarmPythonSettings}).
- * @param logger - zygote start/stop and problems (info/warn), each cold fallback's reason (debug).
+ * @param logger - info: zygotes ready or replaced, and once per reason that keeps scripts cold;
+ *   warn: zygotes that fail; debug: every cold spawn with its reason.
  * @example
  * ```ts
  * const spawner = createWarmSpawner(createChildProcessSpawner(), { baseEnv: config.baseEnv, extensions: ['.py'] }, logger);
@@ -77,9 +78,11 @@ export function createWarmSpawner(
   const goCold = (options: CgiSpawnOptions, reason: string): Promise<CgiProcess> => {
     coldCount++;
     coldReasons[reason] = (coldReasons[reason] ?? 0) + 1;
-    if ((reason === 'resource limits' || reason === 'credentials') && !warned.has(reason)) {
+    if (!warned.has(reason) && !TRANSIENT.test(reason)) {
+      // Once per reason: a setting or an installation keeps these scripts cold, say which.
       warned.add(reason);
-      logger.warn(`warm-python: scripts run with ${reason} start cold (a zygote's child cannot take them)`);
+      const why = reason === 'resource limits' || reason === 'credentials' ? ' (a zygote child cannot take them)' : '';
+      logger.info(`warm-python: some scripts run cold: ${reason}${why}; the first: ${options.script}`);
     }
     logger.debug(`warm-python: ${options.script} runs cold: ${reason}`);
     return cold.spawn(options);
@@ -103,6 +106,9 @@ export function createWarmSpawner(
     stats: () => ({ warm, cold: coldCount, coldReasons: { ...coldReasons }, zygotes: pool.info() }),
   };
 }
+
+/** Cold reasons that come and go with zygotes, or that the operator chose: not worth an info line. */
+const TRANSIENT = /^(zygote|closed$|extension$|excluded$)/;
 
 /** Reasons visible from the spawn options alone, before any file is looked at beyond a stat. */
 function candidateProblem(options: CgiSpawnOptions, config: WarmPythonConfig, closed: boolean): string | undefined {
