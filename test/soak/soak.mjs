@@ -28,9 +28,16 @@ cpSync(FIXTURES, root, { recursive: true });
 // --- the server under test -------------------------------------------------------------
 // A 3 s timeout: long enough that a normal request (hello.py through a pyenv shim costs ~90 ms
 // alone) is never cut off on a loaded machine, short enough for the timed-out ones to end.
+// With CGIBRIDGE_TEST_WARM=.py the Python requests run in a zygote's children (the warm start).
+const WARM = process.env.CGIBRIDGE_TEST_WARM;
 const server = spawn(
   CLI,
-  ['serve', root, '--port', '0', '--quiet', '--timeout', '3s', '--kill-grace', '200ms', '--max-request-body', '64kb'],
+  [
+    'serve',
+    root,
+    ...['--port', '0', '--quiet', '--timeout', '3s', '--kill-grace', '200ms', '--max-request-body', '64kb'],
+    ...(WARM ? ['--warm', WARM] : []),
+  ],
   { stdio: ['ignore', 'pipe', 'pipe'] },
 );
 let log = '';
@@ -76,16 +83,32 @@ function descendants(pid) {
   }
   return found;
 }
+function kilobytes(pid, name) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+}
+/** The warm start's zygotes are the server's on purpose: counted apart, checked for growth. */
+const isZygote = (pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cgibridge_zygote');
+  } catch {
+    return false;
+  }
+};
 function snapshot() {
-  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
-  const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
   const procs = descendants(server.pid);
+  const zygotes = procs.filter((p) => isZygote(p.pid));
   return {
-    processes: procs.length,
+    processes: procs.length - zygotes.length,
     zombies: procs.filter((p) => p.state === 'Z').length,
     descriptors: readdirSync(`/proc/${server.pid}/fd`).length,
-    rssMiB: kb('VmRSS') / 1024,
-    peakMiB: kb('VmHWM') / 1024,
+    rssMiB: kilobytes(server.pid, 'VmRSS') / 1024,
+    peakMiB: kilobytes(server.pid, 'VmHWM') / 1024,
+    zygotes: zygotes.map((p) => ({
+      pid: p.pid,
+      rssMiB: kilobytes(p.pid, 'VmRSS') / 1024,
+      descriptors: readdirSync(`/proc/${p.pid}/fd`).length,
+    })),
   };
 }
 
@@ -141,6 +164,11 @@ function pick(i) {
 }
 
 await httpCall('/cgi-bin/hello.sh'); // warm up before the baseline
+// With the warm start, the zygote starts on the first Python request: let it, before the baseline.
+for (let i = 0; WARM && i < 100 && snapshot().zygotes.length === 0; i++) {
+  await httpCall('/cgi-bin/hello.py');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
 // The response is complete once the script closes its output, which can be a moment before
 // the server reaps it: take the baseline once that child is gone.
 let before = snapshot();
@@ -184,6 +212,13 @@ const lines = [
   `| open descriptors | ${before.descriptors} | ${after.descriptors} |`,
   `| RSS (MiB) | ${before.rssMiB.toFixed(1)} | ${after.rssMiB.toFixed(1)} |`,
   `| peak RSS (MiB) | ${before.peakMiB.toFixed(1)} | ${after.peakMiB.toFixed(1)} |`,
+  ...before.zygotes.flatMap((zygote) => {
+    const later = after.zygotes.find((z) => z.pid === zygote.pid);
+    return [
+      `| zygote ${zygote.pid} RSS (MiB) | ${zygote.rssMiB.toFixed(1)} | ${later?.rssMiB.toFixed(1) ?? 'replaced'} |`,
+      `| zygote ${zygote.pid} descriptors | ${zygote.descriptors} | ${later?.descriptors ?? 'replaced'} |`,
+    ];
+  }),
 ];
 console.log(lines.join('\n'));
 
@@ -193,6 +228,15 @@ if (after.zombies > 0) problems.push(`${after.zombies} zombies`);
 if (after.descriptors > before.descriptors)
   problems.push(`descriptors grew ${before.descriptors} -> ${after.descriptors}`);
 if (outcomes.has('normal error')) problems.push(`${outcomes.get('normal error')} normal requests failed`);
+if (WARM && before.zygotes.length === 0) problems.push('no zygote started: the warm start was not exercised');
+for (const zygote of before.zygotes) {
+  const later = after.zygotes.find((z) => z.pid === zygote.pid);
+  if (later === undefined) continue; // recycled (maxRequests): a fresh one took over
+  if (later.descriptors > zygote.descriptors)
+    problems.push(`zygote descriptors grew ${zygote.descriptors} -> ${later.descriptors}`);
+  if (later.rssMiB - zygote.rssMiB > 2)
+    problems.push(`zygote RSS grew ${zygote.rssMiB.toFixed(1)} -> ${later.rssMiB.toFixed(1)} MiB`);
+}
 if (server.exitCode !== null) problems.push('the server died');
 
 server.kill('SIGTERM');

@@ -17,7 +17,14 @@ export interface SuiteContext {
 
 /** Default gateway options for the fixtures: mounted at /cgi-bin. */
 export function defaultOptions(root: ScriptRoot): CgiOptions {
-  return { root: root.root, mountPath: '/cgi-bin', timeout: 10_000, killGrace: 500 };
+  const warm = process.env.CGIBRIDGE_TEST_WARM;
+  return {
+    root: root.root,
+    mountPath: '/cgi-bin',
+    timeout: 10_000,
+    killGrace: 500,
+    ...(warm === undefined ? {} : { warm: { [warm]: true } }),
+  };
 }
 
 /**

@@ -268,6 +268,13 @@ export const OPTION_FLAGS: FlagTable = {
     help: 'DOCUMENT_ROOT, and where PATH_TRANSLATED maps PATH_INFO',
     parse: text,
   },
+  warm: {
+    flag: '--warm',
+    arg: '<.ext>',
+    multiple: true,
+    help: 'warm start for Python scripts with this extension, e.g. .py (repeatable)',
+    parse: (values: readonly string[]) => Object.fromEntries(values.map((ext) => [ext, true])),
+  },
   // Per-path settings need a config file (cgibridge.config.json).
   overrides: null,
   onEvent: null,

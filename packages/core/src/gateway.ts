@@ -156,7 +156,7 @@ async function execute(
     const env = createCgiEnv(request, match, config, headers, body);
     client = env.REMOTE_ADDR as string;
     pathEnv = env.PATH;
-    process = await spawn(engine, match, args, env);
+    process = await spawn({ ...engine, config }, match, args, env);
   } catch (error) {
     body?.discard();
     slot.release();
@@ -176,6 +176,7 @@ async function spawn(engine: Engine, match: CgiScriptMatch, args: readonly strin
       script: match.filename,
       limits: engine.config.limits,
       credentials: engine.config.runAs,
+      warm: engine.config.warmHere,
     });
   } catch (error) {
     throw await explainSpawnError(match, error as NodeJS.ErrnoException, env.PATH);

@@ -1,4 +1,5 @@
 import { relative, sep } from 'node:path';
+import { globToRegExp } from './glob.js';
 import { CgiOptionError, isPlainObject } from './option-checks.js';
 import type { CgiConfig } from './options.js';
 
@@ -16,32 +17,19 @@ export interface CgiOverride {
   readonly env?: Readonly<Record<string, string>>;
   /** Merged over the global `interpreters`. */
   readonly interpreters?: Readonly<Record<string, string | readonly string[]>>;
+  /** Warm start (option `warm`) for these scripts, whatever their extension (`true`), or never (`false`). */
+  readonly warm?: boolean;
 }
 
 /** A validated override: its glob compiled, its values resolved through the option table. */
 export interface CgiResolvedOverride {
   readonly test: (relativePath: string) => boolean;
-  readonly settings: Partial<Pick<CgiConfig, 'timeout' | 'maxRequestBody' | 'interpreters'>> & {
+  readonly settings: Partial<Pick<CgiConfig, 'timeout' | 'maxRequestBody' | 'interpreters' | 'warmHere'>> & {
     readonly env?: Readonly<Record<string, string>>;
   };
 }
 
-/** A glob as a regular expression over `/`-separated relative paths. */
-export function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i] as string;
-    if (char === '*' && glob[i + 1] === '*') {
-      source += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
-      i += glob[i + 2] === '/' ? 2 : 1;
-    } else if (char === '*') source += '[^/]*';
-    else if (char === '?') source += '[^/]';
-    else source += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`);
-}
-
-const KEYS = new Set(['match', 'timeout', 'maxRequestBody', 'env', 'interpreters']);
+const KEYS = new Set(['match', 'timeout', 'maxRequestBody', 'env', 'interpreters', 'warm']);
 
 /** Validates `overrides`; each value goes through the same check as the global option of that name. */
 export function overridesOf(
@@ -61,6 +49,10 @@ export function overridesOf(
     const settings: Record<string, unknown> = {};
     for (const key of ['timeout', 'maxRequestBody', 'env', 'interpreters'] as const) {
       if (entry[key] !== undefined) settings[key] = resolveOption(key, entry[key]);
+    }
+    if (entry.warm !== undefined) {
+      if (typeof entry.warm !== 'boolean') throw new CgiOptionError(`${name}.warm`, 'true or false', entry.warm);
+      settings.warmHere = entry.warm;
     }
     const pattern = globToRegExp(entry.match);
     return { test: (path: string) => pattern.test(path), settings: settings as CgiResolvedOverride['settings'] };

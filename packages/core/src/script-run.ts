@@ -154,7 +154,7 @@ export class ScriptRun {
       id: request.id,
       scriptName: this.run.match.scriptName,
       pid: process.pid,
-      spawner: this.run.spawner,
+      spawner: process.spawner ?? this.run.spawner,
     });
     this.context.pool.add(this);
     if (request.signal.aborted) this.clientGone();

@@ -33,6 +33,8 @@ export interface CgiSpawnOptions {
   readonly script: string;
   readonly limits?: CgiResourceLimits | undefined;
   readonly credentials?: CgiCredentials | undefined;
+  /** A warm start was asked for this script's path (`true`) or refused (`false`); `undefined`: by its extension. */
+  readonly warm?: boolean | undefined;
 }
 
 /** How a process ended: exactly one of `code` and `signal` is set. */
@@ -47,6 +49,8 @@ export interface CgiExit {
  */
 export interface CgiProcess {
   readonly pid: number;
+  /** Which spawner started it, when a spawner delegates (the warm start: `warm-python` or its cold one's name). */
+  readonly spawner?: string | undefined;
   readonly stdin: Writable;
   readonly stdout: Readable;
   readonly stderr: Readable;

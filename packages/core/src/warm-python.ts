@@ -85,11 +85,12 @@ export function createWarmSpawner(
       logger.info(`warm-python: some scripts run cold: ${reason}${why}; the first: ${options.script}`);
     }
     logger.debug(`warm-python: ${options.script} runs cold: ${reason}`);
-    return cold.spawn(options);
+    return cold.spawn(options).then((process) => Object.assign(process, { spawner: cold.name }));
   };
 
   return {
-    name: 'warm-python',
+    // Says both: the warm start, and the spawner everything else (and every fallback) takes.
+    name: `${cold.name}+warm-python`,
     async spawn(options) {
       const decision = decide(options);
       if (typeof decision === 'string') return goCold(options, decision);
@@ -97,7 +98,7 @@ export function createWarmSpawner(
       if (typeof started === 'string') return goCold(options, `zygote: ${started}`);
       pool.succeeded(decision.zygote);
       warm++;
-      return started;
+      return Object.assign(started, { spawner: 'warm-python' });
     },
     async close() {
       closed = true;
@@ -117,7 +118,8 @@ function candidateProblem(options: CgiSpawnOptions, config: WarmPythonConfig, cl
   if (process.platform !== 'linux') return 'platform';
   if (options.limits !== undefined) return 'resource limits';
   if (options.credentials !== undefined) return 'credentials';
-  if (!config.extensions.has(extname(options.script).toLowerCase())) return 'extension';
+  if (options.warm === false) return 'excluded';
+  if (options.warm !== true && !config.extensions.has(extname(options.script).toLowerCase())) return 'extension';
   const name = basename(options.script);
   if (config.exclude.some((pattern, i) => pattern.test(config.excludeByName[i] ? name : options.script))) {
     return 'excluded';

@@ -1,3 +1,4 @@
+import { globToRegExp } from '../glob.js';
 /**
  * Settings of the warm Python start ({@link createWarmSpawner}): which scripts are candidates,
  * when a zygote is replaced, and the environment zygotes start with.
@@ -125,21 +126,6 @@ function positive(name: string, value: number | undefined, fallback: number): nu
     throw new TypeError(`cgibridge: warm setting "${name}" must be a positive number (got ${String(value)})`);
   }
   return value;
-}
-
-/** A glob as a RegExp: `**` any characters, `*` any but `/`, `?` one but `/`. */
-export function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*' && glob[i + 1] === '*') {
-      source += '.*';
-      i++;
-    } else if (c === '*') source += '[^/]*';
-    else if (c === '?') source += '[^/]';
-    else source += c.replace(/[\\^$.|+(){}[\]]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`);
 }
 
 /**
