@@ -38,7 +38,7 @@ function nodeHost(gateway: CgiGateway): CgiHost<NodeContext> {
       prepareReentry(ctx.req, location, chain);
       return dispatchCgi(gateway, host, ctx);
     },
-    send: ({ res }, result) => sendCgiResult(result, res),
+    send: ({ res }, result) => sendCgiResult(result, res, { drainMs: gateway.config.timeout }),
     fail: ({ res }, error) => sendCgiError(error, res),
     abort: ({ res }) => res.destroy(),
   };

@@ -1,4 +1,4 @@
-import { type ServerResponse, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { CgiError } from './errors.js';
 import { declaresBody } from './node-request.js';
@@ -24,7 +24,7 @@ export function groupHeaders(headers: CgiDocumentResult['headers']): Array<[name
  * backpressure. If the client goes away first, the body is destroyed (which kills the
  * script). A body that errors is the dispatch's business (it destroys the connection).
  */
-export function sendCgiResult(result: CgiDocumentResult, res: ServerResponse): void {
+export function sendCgiResult(result: CgiDocumentResult, res: ServerResponse, { drainMs = 30_000 } = {}): void {
   res.statusCode = result.status;
   if (result.statusText !== undefined) res.statusMessage = result.statusText;
   for (const [name, value] of groupHeaders(result.headers)) res.setHeader(name, value);
@@ -39,7 +39,31 @@ export function sendCgiResult(result: CgiDocumentResult, res: ServerResponse): v
   closeAfterOverrun(body, res);
   // pipe(), not stream.pipeline: pipeline allocates an AbortController per call and aborts
   // it on completion (a DOMException per request), about 1% of a hello-world request's CPU.
-  body.pipe(res);
+  const req = res.req;
+  if (req === undefined || req.complete || !declaresBody(req)) {
+    body.pipe(res);
+    return;
+  }
+  // The script answered without reading the whole upload, and a client may send all of it before
+  // it reads: the response ends once the rest was read and dropped, because a connection closed
+  // on unread bytes is reset by the kernel, and such a client would see EPIPE, not the response.
+  body.pipe(res, { end: false });
+  body.once('end', () => endAfterUpload(req, res, drainMs));
+}
+
+/** Ends the response once the request body is all in (read and dropped), or after `drainMs` regardless. */
+function endAfterUpload(req: IncomingMessage, res: ServerResponse, drainMs: number): void {
+  if (req.complete || req.destroyed) {
+    res.end();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const end = () => {
+    clearTimeout(timer);
+    if (!res.writableEnded) res.end();
+  };
+  if (drainMs < 2 ** 31) timer = setTimeout(end, drainMs);
+  req.once('end', end).once('close', end).resume();
 }
 
 /**

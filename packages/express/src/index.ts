@@ -75,7 +75,7 @@ export function cgi(options: CgiExpressOptions): RequestHandler & { readonly gat
         next(error ?? publicError(new CgiError('ERR_CGI_NOT_FOUND', 'nothing answers the local redirect target'))),
       );
     },
-    send: ({ res }, result) => sendCgiResult(result, res),
+    send: ({ res }, result) => sendCgiResult(result, res, { drainMs: gateway.config.timeout }),
     // A development page (option `debug`) is sent as it is: the app's error handler would make its own.
     fail: ({ res, next }, error) =>
       error.debugPage !== undefined || ANSWERED_AT_ONCE.has(error.status) ? sendCgiError(error, res) : next(error),
