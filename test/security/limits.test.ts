@@ -1,26 +1,13 @@
-import { chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { expect, it } from 'vitest';
 import { request } from '../support/http.js';
 import { securityGroup } from '../support/security.js';
 import { eventually } from '../support/suite.js';
+import { processesOf } from '../support/users.js';
 
 const MiB = 1024 * 1024;
 
-/** Processes (zombies included) whose real user id is `uid`. */
-function processesOf(uid: number): number {
-  let count = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const real = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1];
-      if (Number(real) === uid) count++;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return count;
-}
 const root = process.getuid?.() === 0;
 
 securityGroup("security: per-script resource limits (Apache's RLimitCPU, RLimitMEM, RLimitNPROC)", (ctx) => {

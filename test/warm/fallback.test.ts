@@ -113,18 +113,14 @@ describe('the request', () => {
     await expectCold(optionsFor(files.write('other.cgi', HELLO), 'shebang'), 'extension', 'hello BufferedWriter\n');
   });
 
-  it('resource limits and credentials go cold, and the logger says so once', async () => {
-    const script = files.write('limited.py', HELLO);
-    await expectCold(
-      { ...optionsFor(script, 'shebang'), limits: { cpuSeconds: 5 } },
-      'resource limits',
-      'hello BufferedWriter\n',
-    );
-    await expectCold({ ...optionsFor(script, 'shebang'), limits: { cpuSeconds: 5 } }, 'resource limits');
+  it('the logger says once per reason why scripts run cold; limits and a user are no reason', async () => {
+    const script = files.write('once.py', `#!${PYTHON} -S\n${HELLO}`);
+    await expectCold(optionsFor(script, 'shebang'), 'shebang interpreter arguments');
+    await expectCold(optionsFor(script, 'shebang'), 'shebang interpreter arguments');
+    expect(logger.lines.filter((l) => l.includes('run cold: shebang interpreter arguments'))).toHaveLength(1);
     const ids = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-    await expectCold({ ...optionsFor(script, 'shebang'), credentials: ids }, 'credentials', 'hello BufferedWriter\n');
-    expect(logger.lines.filter((l) => l.includes('resource limits'))).toHaveLength(1);
-    expect(logger.lines.filter((l) => l.includes('credentials'))).toHaveLength(1);
+    const limited = { ...optionsFor(files.write('limited.py', HELLO), 'shebang'), limits: { cpuSeconds: 5 } };
+    await runExpecting('warm', spawner, { ...limited, credentials: ids });
     expect(logger.lines.filter((l) => l.includes('run cold: zygote'))).toEqual([]);
   });
 

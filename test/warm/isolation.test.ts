@@ -100,3 +100,34 @@ it('keeps every byte and the end of stdout and stderr for a reader that comes la
     });
   expect(await Promise.all([read(proc.stdout), read(proc.stderr)])).toEqual(['out\n', '']);
 });
+
+it("no request's environment reaches a later request's script, not even in the memory it inherits", async () => {
+  // The zygote never reads a request (only its child does): freed buffers hold no cookies.
+  const secret = `cookie-${Math.random().toString(36).slice(2)}-`;
+  const scan = files.write(
+    'scan.py',
+    `import os, re
+found = set()
+with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+    for line in maps:
+        fields = line.split()
+        if "r" not in fields[1] or fields[-1] in ("[vvar]", "[vsyscall]"):
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        try:
+            mem.seek(start)
+            found.update(re.findall(rb"${secret}\\d+", mem.read(end - start)))
+        except (OSError, ValueError, OverflowError):
+            pass
+print(sorted(hit.decode() for hit in found))
+`,
+  );
+  for (let i = 0; i < 3; i++) {
+    const options = optionsFor(scan, 'shebang', {
+      env: { HTTP_COOKIE: `${secret}${i}`, HTTP_AUTHORIZATION: `${secret}${i}` },
+    });
+    const shown = (await runExpecting('warm', spawner, options)).stdout.toString();
+    // Its own, which it must see (the scan works), and none of the earlier requests'.
+    expect(shown).toBe(`['${secret}${i}']\n`);
+  }
+});

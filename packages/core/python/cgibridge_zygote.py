@@ -12,11 +12,15 @@ _MAIN_KEYS = list(globals())  # the first statement: what a fresh __main__ holds
 # into status 120, tearing down what the script created) is reproduced step by step below.
 #
 # Protocol (JSON lines on fd 3, a socketpair the gateway holds; EOF there ends the zygote):
-#   zygote -> gateway  {"op":"ready",...} once, then {"op":"pid","id","pid"}, {"op":"fail","id","message"},
-#                      {"op":"exit","id","code"|"signal"}
-#   gateway -> zygote  {"op":"spawn","id","name","zip","argv0","exe","argv","env","cwd"}
+#   zygote -> gateway  {"op":"ready",...} once, then {"op":"pid","id","pid"},
+#                      {"op":"fail","id","message"[,"errno","error","syscall"]}, {"op":"exit","id","code"|"signal"}
+#   gateway -> zygote  {"op":"spawn","id"[,"limits":{"cpu","as","nproc"}][,"uid","gid"]}
 # Each request's stdin/stdout/stderr arrive as three connections to the zygote's Unix socket,
-# each starting with the 32-hex-digit request id and the stream number (0, 1, 2).
+# each starting with the 32-hex-digit request id and the stream number (0, 1, 2). On stdin the
+# request itself follows (8 hex digits of length, then {"name","zip","argv0","exe","argv","env",
+# "cwd"} as JSON), then the script's input: only the forked child reads it, so no request's
+# environment (cookies, credentials) is ever in the zygote's memory, which every later child
+# inherits. What decides the child's limits and user arrives only on fd 3, which no script holds.
 import sys
 
 _BASELINE = frozenset(sys.modules)  # what a cold interpreter has imported before the script runs
@@ -91,6 +95,9 @@ _RUN_FILE.argtypes = [
 ]
 _FILE_INPUT = 257  # Py_file_input
 _PR_SET_NAME = 15
+_PR_SET_DUMPABLE = 4
+# The limits a request may ask for, in the order the native spawner sets them.
+_LIMITS = (("cpu", "RLIMIT_CPU"), ("as", "RLIMIT_AS"), ("nproc", "RLIMIT_NPROC"))
 
 
 class _CompilerFlags(ctypes.Structure):
@@ -219,9 +226,14 @@ def _shadowable():
 # --- the loop ----------------------------------------------------------------------------------
 
 class _Job(object):
-    """What the forked child needs once it has left the loop."""
+    """What the forked child needs once it has left the loop: the request it read from its own
+    stdin stream, and the limits and user the control message asked for."""
 
-    def __init__(self, request):
+    def __init__(self, request, control):
+        limits = control.get("limits") or {}
+        self.limits = [(name, limits[key]) for key, name in _LIMITS if limits.get(key) is not None]
+        self.uid = control.get("uid")
+        self.gid = control.get("gid")
         self.argv = [os.fsdecode(a.encode("utf-8")) for a in request["argv"]]
         self.script = request["argv"][0].encode("utf-8")
         self.argv0 = os.fsdecode(request["argv0"].encode("utf-8"))
@@ -230,6 +242,24 @@ class _Job(object):
         self.cwd = request["cwd"].encode("utf-8")
         self.name = request["name"].encode("utf-8")
         self.may_be_zip = request.get("zip", True)
+
+
+def _read_exactly(fd, size):
+    """Exactly `size` bytes from a blocking descriptor: what follows is the script's."""
+    chunks = []
+    while size > 0:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            raise EOFError("the request's stream ended before the request")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_request(fd):
+    """The request the gateway sent ahead of the script's input on its stdin stream."""
+    size = int(_read_exactly(fd, 8), 16)
+    return json.loads(_read_exactly(fd, size).decode("utf-8"))
 
 
 class _Zygote(object):
@@ -290,7 +320,7 @@ class _Zygote(object):
         self.inbox += data
         while b"\n" in self.inbox:
             line, self.inbox = self.inbox.split(b"\n", 1)
-            request = json.loads(line.decode("utf-8"))
+            request = json.loads(line.decode("utf-8"))  # the id, limits and user: nothing secret
             if request.get("op") == "spawn":
                 self.requests[request["id"]] = [request, time.monotonic()]
                 job = self.try_launch(request["id"])
@@ -355,7 +385,6 @@ class _Zygote(object):
         return self.launch(ident, request, fds)
 
     def launch(self, ident, request, fds):
-        job = _Job(request)
         for fd in fds:
             os.set_blocking(fd, True)  # the flag lives on the shared file description: the script's is blocking
         ours, theirs = socket.socketpair()
@@ -367,8 +396,7 @@ class _Zygote(object):
             pid = -1
             self.send({"op": "fail", "id": ident, "message": "fork: %s" % error})
         if pid == 0:
-            _become_child(self, job, fds, theirs)
-            return job
+            return _become_child(self, request, fds, theirs)
         for fd in fds + [theirs]:
             _close(fd)  # the child holds the only copies of the streams now
         if pid < 0:
@@ -397,15 +425,30 @@ class _Zygote(object):
             if answer == b"\0":
                 self.send({"op": "pid", "id": ident, "pid": pid})
                 self.children[pid] = ident
+                # Only now may the child run the script: a zygote that died before this write
+                # leaves a child that exits instead of running a script the gateway knows nothing of.
+                os.write(fd, b"g")
+                return
+            # Reaped before the gateway hears of it, as a cold spawner's failed child is: it
+            # must not count against its user's process limit when the next spawn is tried.
+            self.reap_now(pid)
+            if answer[:1] == b"!":
+                # A refusal a cold start would have given too (setuid, setrlimit...): the spawn fails.
+                self.send(dict(json.loads(answer[1:].decode("utf-8")), op="fail", id=ident))
             else:
                 self.send({"op": "fail", "id": ident, "message": answer.decode("utf-8", "replace") or "child died"})
-            # Only now may the child run the script: a zygote that died before this write
-            # leaves a child that exits instead of running a script the gateway knows nothing of.
-            os.write(fd, b"g")
         except OSError:
             pass
         finally:
             _close(fd)
+
+    def reap_now(self, pid):
+        """Waits for a child that has ended or is ending (it failed before it was reported)."""
+        self.children.pop(pid, None)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
 
     def reap(self):
         while True:
@@ -477,17 +520,22 @@ def _close(fd):
 
 # --- the child ---------------------------------------------------------------------------------
 
-def _become_child(zygote, job, fds, sync):
-    """Turns the forked child into a fresh interpreter's state for the script, or exits."""
+def _become_child(zygote, control, fds, sync):
+    """Turns the forked child into a fresh interpreter's state for the script and returns its
+    job, or exits. The steps and their order are the native spawner's (its child.c): a session of
+    its own, the streams on 0-2, the working directory, the limits, the user; only then is the
+    pid reported, and nothing of the script runs before the zygote's go-ahead."""
     try:
+        job = _Job(_read_request(fds[0]), control)
         os.setsid()  # before the pid is reported: the gateway's kill(-pid) must reach this group
         for number, fd in enumerate(fds):
             os.dup2(fd, number)
-        os.chdir(job.cwd)
+        os.chdir(job.cwd)  # before the user switch: the server may enter directories the script's user cannot
     except OSError as error:
         _answer_and_exit(sync, "%s: %s" % (errno.errorcode.get(error.errno, "EIO"), error.strerror))
     except BaseException as error:
         _answer_and_exit(sync, repr(error))
+    _limit_and_switch_user(job, sync)
     try:
         os.write(sync, b"\0")
         go = os.read(sync, 1)
@@ -496,13 +544,77 @@ def _become_child(zygote, job, fds, sync):
     if go != b"g":
         os._exit(127)
     try:
-        _reset_process(zygote)
+        _reset_process(zygote, job)
         _reset_interpreter(job)
     except BaseException as error:
         try:
             os.write(2, ("cgibridge zygote: cannot prepare the script: %r\n" % (error,)).encode())
         finally:
             os._exit(127)
+    return job
+
+
+def _limit_and_switch_user(job, sync):
+    """The limits (soft = hard, but CPU time's hard limit a second later: SIGXCPU says why,
+    SIGKILL follows if it is ignored), then no supplementary groups, the group, the user; as
+    root any limit can be set. A failure refuses the spawn as a cold start would, and nothing
+    of the script runs. The CPU time counts from the fork: the limit measures the script."""
+    step = "setrlimit"
+    try:
+        switching = job.uid is not None and (os.getuid() != job.uid or os.geteuid() != job.uid)
+        # The kernel checks RLIMIT_NPROC when the user changes and fails the execve that follows
+        # (EAGAIN) when that user already had more processes than the limit. There is no execve
+        # here: starting a process under a limit two higher (the count then includes this
+        # process and the new one) fails in exactly that case.
+        probe = [value for name, value in job.limits if name == "RLIMIT_NPROC" and switching]
+        _set_limits(job.limits, 2 if probe else 0)
+        if job.uid is not None:
+            step = "setgroups"
+            try:
+                os.setgroups([])
+            except OSError:
+                pass  # an unprivileged server cannot, and need not: its groups stay (as cold)
+            step = "setgid"
+            os.setgid(job.gid)
+            step = "setuid"
+            os.setuid(job.uid)
+        if probe:
+            step = "execve"
+            _probe_fork()
+            step = "setrlimit"
+            _set_limits([("RLIMIT_NPROC", probe[0])], 0)
+    except (OSError, ValueError, OverflowError) as error:
+        code = error.errno if isinstance(error, OSError) and error.errno else errno.EINVAL
+        refusal = {"errno": code, "error": errno.errorcode.get(code, "EIO"), "syscall": step}
+        refusal["message"] = "%s: %s" % (step, os.strerror(code))
+        _answer_and_exit(sync, "!" + json.dumps(refusal))
+
+
+def _set_limits(limits, nproc_extra):
+    """prlimit() for each (name, value), reporting errno (setrlimit's Python wrapper turns EPERM
+    into a ValueError). `resource` is imported here and forgotten: the script imports its own."""
+    if not limits:
+        return
+    loaded = "resource" in sys.modules
+    import resource
+
+    try:
+        for name, value in limits:
+            soft = value + (nproc_extra if name == "RLIMIT_NPROC" else 0)
+            hard = soft + 1 if name == "RLIMIT_CPU" else soft
+            resource.prlimit(0, getattr(resource, name), (soft, hard))
+    finally:
+        if not loaded:
+            _forget(["resource"])
+
+
+def _probe_fork():
+    """A process that ends at once (EAGAIN when the user is over its process limit): posix_spawn
+    clones vfork-style, so nothing of this process is copied, and the empty program fails."""
+    try:
+        os.posix_spawn("", ["probe"], {})
+    except FileNotFoundError:
+        pass  # it was started, and is gone (posix_spawn reaped it): the limit let it
 
 
 def _answer_and_exit(sync, message):
@@ -512,7 +624,7 @@ def _answer_and_exit(sync, message):
         os._exit(127)
 
 
-def _reset_process(zygote):
+def _reset_process(zygote, job):
     """Signals and descriptors as a freshly executed python3 has them."""
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL if _SIGCHLD_AT_START is None else _SIGCHLD_AT_START)
@@ -525,6 +637,11 @@ def _reset_process(zygote):
     for fd in fds:
         if fd > 2:
             _close(fd)
+    if job.uid is not None:
+        # Changing the user made the process non-dumpable: /proc/self owned by root, no core
+        # dump, no ptrace by its own user. An execve as that user makes it dumpable again; here
+        # that waits until no descriptor of the zygote's is left for another process to take.
+        _LIBC.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
 
 
 def _reset_interpreter(job):

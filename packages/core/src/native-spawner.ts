@@ -39,7 +39,7 @@ export function toNativeRequest(options: CgiSpawnOptions): Native.NativeSpawnReq
  * compare shapes, so an exec failure is renamed to Node's; `chdir`, `setuid`,
  * `setrlimit`... stay as they are (child_process cannot tell those apart).
  */
-function asChildProcessError(error: unknown, command: string): unknown {
+export function asChildProcessError(error: unknown, command: string): unknown {
   const errno = error as NodeJS.ErrnoException;
   if (errno?.syscall !== 'execve') return error;
   return Object.assign(errno, { syscall: `spawn ${command}`, message: `spawn ${command} ${errno.code}` });

@@ -321,7 +321,8 @@ export const CGI_OPTIONS = {
    * once per request, so a script skips the interpreter's start-up (2.5-5x faster) while still
    * running in a fresh process of its own. Per extension: `true` or settings (recycling,
    * exclusions). Whatever warm cannot reproduce exactly (interpreter flags, a virtualenv,
-   * another environment at start-up, `limits`, `runAs`) runs cold, unchanged. Default: off.
+   * another environment at start-up) runs cold, unchanged; `limits` and `runAs` are applied by
+   * the forked child before the script runs. Default: off.
    * @example `{ '.py': true, '.cgi': { exclude: ['admin/**'] } }`
    */
   warm: option<Record<string, boolean | CgiWarmSettings> | false, CgiWarmConfig | undefined>({

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { basename, dirname, extname } from 'node:path';
 import type { CgiLogger } from './logger.js';
+import { asChildProcessError } from './native-spawner.js';
 import type { CgiProcess, CgiSpawner, CgiSpawnOptions } from './spawner.js';
 import { LaunchResolver } from './warm/interpreter.js';
 import { type WarmZygoteInfo, ZygotePool } from './warm/pool.js';
@@ -71,7 +72,8 @@ export function createWarmSpawner(
     const shadow = shadows.find(dirname(options.script), zygote.shadowable);
     if (shadow !== undefined) return shadow === '' ? 'script directory unreadable' : `"${shadow}" beside the script`;
     const { argv0, executable, argv, processName, mayBeZip } = launch;
-    const request = { processName, mayBeZip, argv0, executable, argv, env: options.env, cwd: options.cwd };
+    const { env, cwd, limits, credentials } = options;
+    const request = { processName, mayBeZip, argv0, executable, argv, env, cwd, limits, credentials };
     return { zygote, request };
   };
 
@@ -81,8 +83,7 @@ export function createWarmSpawner(
     if (!warned.has(reason) && !TRANSIENT.test(reason)) {
       // Once per reason: a setting or an installation keeps these scripts cold, say which.
       warned.add(reason);
-      const why = reason === 'resource limits' || reason === 'credentials' ? ' (a zygote child cannot take them)' : '';
-      logger.info(`warm-python: some scripts run cold: ${reason}${why}; the first: ${options.script}`);
+      logger.info(`warm-python: some scripts run cold: ${reason}; the first: ${options.script}`);
     }
     logger.debug(`warm-python: ${options.script} runs cold: ${reason}`);
     return cold.spawn(options).then((process) => Object.assign(process, { spawner: cold.name }));
@@ -94,7 +95,12 @@ export function createWarmSpawner(
     async spawn(options) {
       const decision = decide(options);
       if (typeof decision === 'string') return goCold(options, decision);
-      const started = await decision.zygote.spawn(decision.request);
+      const started = await decision.zygote.spawn(decision.request).catch((error: unknown) => {
+        // The child refused (setuid, setrlimit, over the process limit): cold would have too.
+        pool.succeeded(decision.zygote);
+        warm++;
+        throw asSpawnError(error, options.command);
+      });
       if (typeof started === 'string') return goCold(options, `zygote: ${started}`);
       pool.succeeded(decision.zygote);
       warm++;
@@ -108,6 +114,17 @@ export function createWarmSpawner(
   };
 }
 
+/**
+ * A warm child's refusal in the shape the native spawner gives: `setuid /path EPERM` with the
+ * program as its path, and an exec-time failure (EAGAIN over the process limit) as Node's `spawn`.
+ */
+function asSpawnError(error: unknown, command: string): unknown {
+  const errno = error as NodeJS.ErrnoException;
+  if (typeof errno?.syscall !== 'string') return error;
+  Object.assign(errno, { path: command, message: `${errno.syscall} ${command} ${errno.code}` });
+  return asChildProcessError(errno, command);
+}
+
 /** Cold reasons that come and go with zygotes, or that the operator chose: not worth an info line. */
 const TRANSIENT = /^(zygote|closed$|extension$|excluded$)/;
 
@@ -116,8 +133,6 @@ function candidateProblem(options: CgiSpawnOptions, config: WarmPythonConfig, cl
   if (closed) return 'closed';
   // Built and verified on Linux (/proc, socket semantics, fork): elsewhere everything runs cold.
   if (process.platform !== 'linux') return 'platform';
-  if (options.limits !== undefined) return 'resource limits';
-  if (options.credentials !== undefined) return 'credentials';
   if (options.warm === false) return 'excluded';
   if (options.warm !== true && !config.extensions.has(extname(options.script).toLowerCase())) return 'extension';
   const name = basename(options.script);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { groupAlive, signalGroup } from '../child-process-spawner.js';
 import { drainStderr } from '../log-stderr.js';
 import type { CgiLogger } from '../logger.js';
-import type { CgiExit, CgiProcess } from '../spawner.js';
+import type { CgiCredentials, CgiExit, CgiProcess, CgiResourceLimits } from '../spawner.js';
 import type { WarmPythonConfig } from './settings.js';
 
 /** The zygote program shipped with the package (`python/` beside `dist/`). */
@@ -25,6 +25,10 @@ export interface ZygoteRequest {
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
+  /** Applied by the child after its chdir, before it changes its user (the native spawner's order). */
+  readonly limits?: CgiResourceLimits | undefined;
+  /** The user the child becomes (supplementary groups dropped) before anything of the script runs. */
+  readonly credentials?: CgiCredentials | undefined;
 }
 
 /** `starting` until it reports ready; `retiring` serves no new request and stops once its children are reaped. */
@@ -40,6 +44,11 @@ interface ZygoteMessage {
   readonly code?: number;
   readonly signal?: number;
   readonly message?: string;
+  /** A refusal a cold start would give too (`setuid` EPERM, `setrlimit`, `execve` EAGAIN...). */
+  readonly errno?: number;
+  /** The errno's name (`EPERM`). */
+  readonly error?: string;
+  readonly syscall?: string;
   readonly version?: string;
   readonly shadowable?: string[];
   readonly dependencies?: Dependency[];
@@ -51,6 +60,8 @@ interface ZygoteMessage {
 interface Pending {
   onPid(pid: number): void;
   onFail(message: string): void;
+  /** The child refused to start, as a cold one would have: the spawn fails with this error. */
+  onRefuse(error: NodeJS.ErrnoException): void;
   onExit(exit: CgiExit): void;
   /** Set once the gateway has the process: what to do if the zygote dies under it. */
   orphan?: () => void;
@@ -174,7 +185,8 @@ export class Zygote {
     if (message.op === 'pid') pending.onPid(message.pid as number);
     else if (message.op === 'fail') {
       this.pending.delete(message.id as string);
-      pending.onFail(message.message ?? 'failed');
+      if (message.error === undefined) pending.onFail(message.message ?? 'failed');
+      else pending.onRefuse(refusal(message));
     } else if (message.op === 'exit') {
       this.pending.delete(message.id as string);
       const signal = message.signal === undefined ? null : (SIGNAL_NAMES.get(message.signal) ?? 'SIGKILL');
@@ -285,6 +297,8 @@ export class Zygote {
   /**
    * Runs one request in a forked child.
    * @returns the child, or why it could not be started (then nothing runs: the caller goes cold).
+   * @throws an errno error (`setuid` EPERM, `setrlimit`, `spawn` EAGAIN...) when the child
+   *   refused to become the script's process, as a cold start would have: nothing ran.
    */
   spawn(request: ZygoteRequest): Promise<CgiProcess | string> {
     this.served++;
@@ -292,20 +306,22 @@ export class Zygote {
     const streams = [0, 1, 2].map((n) => {
       // stdin stays writable after the script closes its end, as a pipe would until EPIPE.
       const socket = createConnection({ path: this.socketPath, allowHalfOpen: n === 0 });
-      socket.write(id + n);
+      // The request itself follows stdin's tag: only the child reads it, never the zygote.
+      socket.write(n === 0 ? Buffer.concat([Buffer.from(id + n), requestFrame(request)]) : id + n);
       return socket;
     });
     // Fed from the start: an empty stream may end before the pid arrives, and an 'end' emitted
     // before the gateway holds the process would be lost.
     const outputs = [buffered(streams[1] as Socket), buffered(streams[2] as Socket)] as const;
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       let settled = false;
-      const giveUp = (why: string) => {
+      const giveUp = (why: string | NodeJS.ErrnoException) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         for (const stream of streams) stream.destroy();
-        resolve(why);
+        if (typeof why === 'string') resolve(why);
+        else reject(why);
       };
       // A stream that never connected never reached the zygote: nothing can have been forked.
       // Later errors are left to the zygote's report (the child may be running already).
@@ -330,6 +346,7 @@ export class Zygote {
           resolve(this.warmProcess(pid, streams[0] as Socket, outputs, pending));
         },
         onFail: giveUp,
+        onRefuse: giveUp,
         onExit: () => {},
       };
       this.pending.set(id, pending);
@@ -338,18 +355,16 @@ export class Zygote {
     });
   }
 
+  /** The control message: the id, and what decides the child's limits and user (nothing secret). */
   private send(id: string, request: ZygoteRequest): void {
-    const env = Object.entries(request.env).map(([k, v]) => [wellFormed(k), wellFormed(v)]);
+    const { limits, credentials } = request;
     const message = {
       op: 'spawn',
       id,
-      name: wellFormed(request.processName),
-      zip: request.mayBeZip,
-      argv0: wellFormed(request.argv0),
-      exe: wellFormed(request.executable),
-      argv: request.argv.map(wellFormed),
-      env,
-      cwd: wellFormed(request.cwd),
+      ...(limits === undefined
+        ? {}
+        : { limits: { cpu: limits.cpuSeconds, as: limits.memoryBytes, nproc: limits.processes } }),
+      ...(credentials === undefined ? {} : { uid: credentials.uid, gid: credentials.gid }),
     };
     this.control.write(`${JSON.stringify(message)}\n`);
   }
@@ -384,6 +399,32 @@ export class Zygote {
       groupAlive: () => groupAlive(pid),
     };
   }
+}
+
+/**
+ * The request as the child reads it from its stdin stream: 8 hex digits of length, then JSON.
+ * It never passes through the zygote, whose memory (freed buffers included) every later child
+ * inherits and could read: one request's cookies must not reach another request's script.
+ */
+function requestFrame(request: ZygoteRequest): Buffer {
+  const body = Buffer.from(
+    JSON.stringify({
+      name: wellFormed(request.processName),
+      zip: request.mayBeZip,
+      argv0: wellFormed(request.argv0),
+      exe: wellFormed(request.executable),
+      argv: request.argv.map(wellFormed),
+      env: Object.entries(request.env).map(([k, v]) => [wellFormed(k), wellFormed(v)]),
+      cwd: wellFormed(request.cwd),
+    }),
+  );
+  return Buffer.concat([Buffer.from(body.length.toString(16).padStart(8, '0')), body]);
+}
+
+/** A child's refusal as the errno error the native spawner gives (its caller adds the path). */
+function refusal(message: ZygoteMessage): NodeJS.ErrnoException {
+  const { error: code, syscall } = message;
+  return Object.assign(new Error(`${syscall} ${code}`), { errno: -(message.errno ?? 0), code, syscall });
 }
 
 /**
