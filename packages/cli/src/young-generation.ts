@@ -28,12 +28,9 @@ const STREAMING_CAPACITY_MB = 4;
  * collectDeadChunksEarly(); // first thing in `cgibridge serve`
  * ```
  */
-export function collectDeadChunksEarly(
-  execArgv: readonly string[] = process.execArgv,
-  v8Version: string = process.versions.v8,
-): boolean {
-  if (Number.parseInt(v8Version, 10) < 12) return false;
-  if (execArgv.some((arg) => arg.replaceAll('_', '-').startsWith(`--${FLAG}`))) return false;
+export function collectDeadChunksEarly(): boolean {
+  if (Number.parseInt(process.versions.v8, 10) < 12) return false;
+  if (process.execArgv.some((arg) => arg.replaceAll('_', '-').startsWith(`--${FLAG}`))) return false;
   setFlagsFromString(`--${FLAG}=${STREAMING_CAPACITY_MB}`);
   return true;
 }
