@@ -1,4 +1,4 @@
-// A CommonJS application requiring the ESM packages (Node >= 20.19 can require() ESM).
+// A CommonJS application requiring the ESM packages (Node 20.19+ and 22.12+ can require() ESM).
 'use strict';
 const http = require('node:http');
 const path = require('node:path');

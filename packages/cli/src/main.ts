@@ -7,6 +7,7 @@ import { OPTION_FLAGS } from './flags.js';
 import { importApacheMain } from './import-apache/index.js';
 import { serve } from './serve.js';
 import { reportListening, runPrimary } from './workers.js';
+import { collectDeadChunksEarly } from './young-generation.js';
 
 /** A wrong option value, in the words of the flag that gave it. */
 function flagMessage(error: unknown): string {
@@ -48,6 +49,8 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   // The CLI owns its process: descriptors leaked into it by its parent would reach every
   // script (Node's spawn cannot leave them out), so they are closed before anything starts.
   for (const fd of listInheritedDescriptors()) closeSync(fd);
+  // Its V8 too: streamed chunks are its main garbage.
+  collectDeadChunksEarly();
   let running: Awaited<ReturnType<typeof serve>>;
   try {
     if (command.workers > 1 && cluster.isPrimary) return await runPrimary(command);

@@ -4,13 +4,28 @@ import type { CgiLogger } from './logger.js';
 const O_CLOEXEC = 0o2000000;
 
 /**
+ * Node 22 and 24 read their CA certificates (NODE_EXTRA_CA_CERTS among them) on a thread of
+ * their own as soon as node:tls loads, which an ESM import of node:http does, through fopen():
+ * without close-on-exec. That descriptor is Node's, not inherited; closed under that thread, the
+ * certificates fail to load, and Node later closes whatever reused the number (a listener).
+ * Asking for the certificates waits for that thread (Node versions without
+ * `tls.getCACertificates` read them at start-up, on the main thread).
+ */
+function awaitCertificateThread(): void {
+  const tls = process.getBuiltinModule('node:tls') as { getCACertificates?: (type: string) => unknown };
+  tls.getCACertificates?.('default');
+}
+
+/**
  * Descriptors above stderr that this process holds without close-on-exec (Linux;
- * `[]` elsewhere). Node and libuv open all of their own close-on-exec, so these
- * were inherited from whatever started the process, and Node's spawn passes every
- * one of them on to each child: to every CGI script.
+ * `[]` elsewhere). Node and libuv open all of their own close-on-exec (the CA
+ * certificates' file aside, which this waits for), so these were inherited from
+ * whatever started the process, and Node's spawn passes every one of them on to
+ * each child: to every CGI script.
  */
 export function listInheritedDescriptors(): number[] {
   if (process.platform !== 'linux') return [];
+  awaitCertificateThread();
   let entries: string[];
   try {
     entries = readdirSync('/proc/self/fd');
