@@ -2,7 +2,7 @@
 // spawner's order, before anything of the script runs; the script sees what a cold one sees.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChildProcessSpawner } from '../../packages/core/dist/child-process-spawner.js';
 import { loadNativeSpawner } from '../../packages/core/dist/native-spawner.js';
@@ -86,6 +86,16 @@ describe.skipIf(!root)('runAs: the child becomes the user before the script runs
     }
   });
 
+  /**
+   * A Node binary `nobody` may execute: this one, unless it lives where others cannot reach (the
+   * Node 22/24 lines CI installs under root's home); then the machine's own.
+   */
+  function nodeForOthers(): string {
+    const reachable = (path: string): boolean =>
+      path === '/' || ((statSync(path).mode & 0o001) !== 0 && reachable(dirname(path)));
+    return reachable(process.execPath) ? process.execPath : '/usr/bin/node';
+  }
+
   it('a refused user switch (a server that is not root) fails the spawn as cold does; nothing runs', () => {
     const marker = join(files.dir, 'refused-ran');
     chmodSync(files.dir, 0o777);
@@ -110,7 +120,7 @@ describe.skipIf(!root)('runAs: the child becomes the user before the script runs
       results.stats = warm.stats();
       await warm.close();
       console.log(JSON.stringify(results));`;
-    const ran = spawnSync(process.execPath, ['--input-type=module', '-e', program], {
+    const ran = spawnSync(nodeForOthers(), ['--input-type=module', '-e', program], {
       ...nobody,
       encoding: 'utf8',
       timeout: 30_000,

@@ -117,8 +117,9 @@ export function createCgiFetchHandler(options: CgiFetchOptions): CgiFetchHandler
     (request: Request, info?: CgiFetchInfo): Promise<Response | undefined> => {
       const carried = reentries.get(request);
       const ctx = carried ? { request, ...carried } : clientContext(request, info);
-      // Every hop of a local redirect listens to the client's signal while its script finishes.
-      setMaxListeners(Math.max(getMaxListeners(ctx.signal), MAX_LOCAL_REDIRECTS + 2), ctx.signal);
+      // Every hop of a local redirect listens to the client's signal while its script finishes,
+      // and so does each hop's `Request` (it follows the signal it was made with).
+      setMaxListeners(Math.max(getMaxListeners(ctx.signal), 2 * (MAX_LOCAL_REDIRECTS + 2)), ctx.signal);
       return dispatchCgi(gateway, host, ctx) as Promise<Response | undefined>;
     },
     { gateway },
