@@ -74,7 +74,7 @@ export interface NativeSpawnRequest {
   /** Run with this group (`setgid`; needs privilege). */
   readonly gid?: number | undefined;
   /**
-   * Bytes of pipe buffer for each of the three pipes (`F_SETPIPE_SZ`), best effort:
+   * Bytes of pipe buffer for stdin (`F_SETPIPE_SZ`; stdout and stderr keep the default), best effort:
    * an unprivileged user over `/proc/sys/fs/pipe-user-pages-soft` gets smaller pipes.
    * Default: the kernel's (64 KiB).
    */

@@ -20,7 +20,7 @@ export type NativeSpawnerLoad =
   | { readonly spawner?: undefined; readonly reason: NativeUnavailableReason; readonly message: string };
 
 /** Maps the seam's options to the addon's request: argv[0] is the command, as Node sets it. */
-export function toNativeRequest(options: CgiSpawnOptions): Native.NativeSpawnRequest {
+export function toNativeRequest(options: CgiSpawnOptions, pipeSize?: number): Native.NativeSpawnRequest {
   const limits = options.limits;
   return {
     file: options.command,
@@ -30,6 +30,7 @@ export function toNativeRequest(options: CgiSpawnOptions): Native.NativeSpawnReq
     rlimits: limits && { cpu: limits.cpuSeconds, as: limits.memoryBytes, nproc: limits.processes },
     uid: options.credentials?.uid,
     gid: options.credentials?.gid,
+    pipeSize,
   };
 }
 
@@ -73,12 +74,12 @@ function wrapStreams(child: Native.NativeChild): Pick<CgiProcess, 'stdin' | 'std
  * rate at concurrency 1, up to twice the rate at 8, 20-40 µs of main thread per spawn
  * instead of 150-800.
  */
-async function start(addon: NativeAddon, options: CgiSpawnOptions): Promise<CgiProcess> {
+async function start(addon: NativeAddon, options: CgiSpawnOptions, pipeSize?: number): Promise<CgiProcess> {
   let settle: (exit: CgiExit) => void = () => {};
   const exit = new Promise<CgiExit>((resolve) => {
     settle = resolve;
   });
-  const child = await addon.spawnAsync(toNativeRequest(options), (code, signal) =>
+  const child = await addon.spawnAsync(toNativeRequest(options, pipeSize), (code, signal) =>
     settle({ code, signal: signal as NodeJS.Signals | null }),
   );
   const { pid } = child;
@@ -126,12 +127,15 @@ function requireAddon(): NativeAddon {
  *   cwd: '/srv/cgi-bin', script: '/srv/cgi-bin/hello.sh' });
  * ```
  */
-export function createNativeSpawner(addon: NativeAddon = requireAddon()): CgiSpawner {
+export function createNativeSpawner(
+  addon: NativeAddon = requireAddon(),
+  { pipeSize }: { pipeSize?: number | undefined } = {},
+): CgiSpawner {
   if (!addon.status.usable) throw unavailable(addon.status.message);
   return {
     name: 'native',
     spawn(options: CgiSpawnOptions): Promise<CgiProcess> {
-      return start(addon, options).catch((error: unknown) => {
+      return start(addon, options, pipeSize).catch((error: unknown) => {
         throw asChildProcessError(error, options.command);
       });
     },
@@ -151,7 +155,7 @@ export function createNativeSpawner(addon: NativeAddon = requireAddon()): CgiSpa
  * if (load.spawner === undefined) logger.info(`spawner: child_process (${load.message})`);
  * ```
  */
-export function loadNativeSpawner(): NativeSpawnerLoad {
+export function loadNativeSpawner(options: { pipeSize?: number | undefined } = {}): NativeSpawnerLoad {
   let addon: NativeAddon;
   try {
     addon = requireAddon();
@@ -162,5 +166,5 @@ export function loadNativeSpawner(): NativeSpawnerLoad {
   if (!addon.status.usable) {
     return { reason: (addon.status.reason ?? 'no-addon') as NativeUnavailableReason, message: addon.status.message };
   }
-  return { spawner: createNativeSpawner(addon) };
+  return { spawner: createNativeSpawner(addon, options) };
 }
