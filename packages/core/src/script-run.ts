@@ -142,6 +142,7 @@ export class ScriptRun {
     });
     process.stdout.on('data', this.#onHeaderData);
     process.stdout.once('close', this.#onOutputClosed);
+    process.stderr.once('close', this.#stopLinger);
     // destroy() after a timeout or a disconnect: handled by fail().
     process.stdout.on('error', () => {});
     void process.exit.then(this.#onExit);
@@ -275,8 +276,14 @@ export class ScriptRun {
 
   readonly #onOutputClosed = (): void => {
     this.#outputOpen = false;
+    this.#stopLinger();
     if (this.#phase === 'head') this.#noHeaders();
     this.#checkEnded();
+  };
+
+  /** Both outputs closed: nothing is left to wait for, so no timer keeps the run alive. */
+  readonly #stopLinger = (): void => {
+    if (!this.#outputOpen && this.run.process.stderr.closed) clearTimeout(this.#linger);
   };
 
   /** The output ended without a header block: say how, and why when that can be told. */
@@ -310,7 +317,7 @@ export class ScriptRun {
 
   readonly #onExit = (exit: CgiExit): void => {
     this.#exit = exit;
-    if (this.#outputOpen || !this.run.process.stderr.destroyed) {
+    if (this.#outputOpen || !this.run.process.stderr.closed) {
       this.#linger = setTimeout(this.#lingerOver, this.context.config.killGrace);
     }
     this.#checkEnded();
@@ -432,7 +439,7 @@ export class ScriptRun {
     this.#ended = true;
     this.#logExit(this.#exit);
     clearTimeout(this.#timer);
-    if (this.run.process.stderr.destroyed) clearTimeout(this.#linger);
+    this.#stopLinger();
     this.run.request.signal.removeEventListener('abort', this.clientGone);
     this.#feed.close();
     this.run.body?.discard();
