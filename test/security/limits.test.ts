@@ -7,6 +7,8 @@ import { eventually } from '../support/suite.js';
 import { processesOf } from '../support/users.js';
 
 const MiB = 1024 * 1024;
+/** The user the fork bomb runs as: its own, so no other test's processes count against its limit. */
+const FORK_USER = 61_234;
 
 const root = process.getuid?.() === 0;
 
@@ -37,11 +39,13 @@ securityGroup("security: per-script resource limits (Apache's RLimitCPU, RLimitM
   });
 
   it.skipIf(!root)('a fork bomb run as another user stops at its process limit; the app keeps serving', async () => {
-    // The kernel does not apply RLIMIT_NPROC to root: scripts run as nobody, who must reach them.
+    // The kernel does not apply RLIMIT_NPROC to root: scripts run as another user, who must reach
+    // them. A user of this test's own (no /etc/passwd entry needed): RLIMIT_NPROC counts every
+    // process of the user, and other test files run scripts as nobody at the same time.
     chmodSync(dirname(ctx.root.root), 0o755);
-    const server = await ctx.start({ runAs: 'nobody', limits: { processes: 20 }, killGrace: 200 });
+    const server = await ctx.start({ runAs: `${FORK_USER}:${FORK_USER}`, limits: { processes: 20 }, killGrace: 200 });
     // RLIMIT_NPROC counts every process of the user: wait for the last run's to be gone.
-    await eventually(() => processesOf(65534) === 0, 10_000, "nobody's processes to be gone");
+    await eventually(() => processesOf(FORK_USER) === 0, 10_000, "the last run's processes to be gone");
     const started = Number((await ctx.probe('/cgi-bin/forks.py', {}, server.origin)).text);
     expect(started).toBeGreaterThan(0);
     expect(started).toBeLessThan(20);

@@ -1,8 +1,10 @@
 // runAs and limits run warm: the zygote's child takes the limits, then the user, in the native
 // spawner's order, before anything of the script runs; the script sees what a cold one sees.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChildProcessSpawner } from '../../packages/core/dist/child-process-spawner.js';
 import { loadNativeSpawner } from '../../packages/core/dist/native-spawner.js';
@@ -15,6 +17,8 @@ import { BASE_ENV, newWarmSpawner, optionsFor, PYTHON, run, runExpecting, script
 
 const MiB = 1024 * 1024;
 const CORE_DIST = new URL('../../packages/core/dist/', import.meta.url).href;
+/** World-readable copies made for `nobody`, removed after the file. */
+const copies: string[] = [];
 const root = process.getuid?.() === 0;
 const nobody = userIds('nobody') ?? { uid: 65534, gid: 65534 };
 /** The reference: the native spawner does exactly these steps between clone and execve. */
@@ -34,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await spawner.close();
   files.cleanup();
+  for (const copy of copies) rmSync(copy, { recursive: true, force: true });
   if (root) process.setgroups?.(groups);
 });
 
@@ -86,14 +91,38 @@ describe.skipIf(!root)('runAs: the child becomes the user before the script runs
     }
   });
 
+  const reachable = (path: string): boolean =>
+    path === '/' || ((statSync(path).mode & 0o001) !== 0 && reachable(dirname(path)));
+
   /**
    * A Node binary `nobody` may execute: this one, unless it lives where others cannot reach (the
    * Node 22/24 lines CI installs under root's home); then the machine's own.
    */
   function nodeForOthers(): string {
-    const reachable = (path: string): boolean =>
-      path === '/' || ((statSync(path).mode & 0o001) !== 0 && reachable(dirname(path)));
     return reachable(process.execPath) ? process.execPath : '/usr/bin/node';
+  }
+
+  /**
+   * Core's build as `nobody` can load it: where it is, or a copy in a world-readable temporary
+   * directory when the checkout is not reachable by others (a fresh clone under a 0700 mktemp
+   * directory, as CI makes one). The copy takes what `warm-python.js` needs: core's dist and its
+   * Python zygote, the native addon and its loader.
+   */
+  function coreForOthers(): string {
+    const dist = fileURLToPath(CORE_DIST);
+    if (reachable(dist)) return CORE_DIST;
+    const shared = mkdtempSync(join(tmpdir(), 'cgibridge-others-'));
+    const core = join(fileURLToPath(CORE_DIST), '..');
+    const modules = join(core, '..', '..', 'node_modules');
+    cpSync(join(core, 'dist'), join(shared, 'core', 'dist'), { recursive: true });
+    cpSync(join(core, 'python'), join(shared, 'core', 'python'), { recursive: true });
+    cpSync(join(core, 'package.json'), join(shared, 'core', 'package.json'));
+    for (const name of ['@cgibridge/native', 'node-gyp-build']) {
+      cpSync(join(modules, name), join(shared, 'node_modules', name), { recursive: true, dereference: true });
+    }
+    spawnSync('chmod', ['-R', 'a+rX', shared]);
+    copies.push(shared);
+    return pathToFileURL(join(shared, 'core', 'dist')).href + '/';
   }
 
   it('a refused user switch (a server that is not root) fails the spawn as cold does; nothing runs', () => {
@@ -101,10 +130,11 @@ describe.skipIf(!root)('runAs: the child becomes the user before the script runs
     chmodSync(files.dir, 0o777);
     const script = files.write('refused.py', `open(${JSON.stringify(marker)}, "w").close()\n`);
     // A server running as nobody, asked to run a script as root: setgid(0) is refused (EPERM).
+    const dist = coreForOthers();
     const program = `
-      const { createChildProcessSpawner } = await import(${JSON.stringify(`${CORE_DIST}child-process-spawner.js`)});
-      const { loadNativeSpawner } = await import(${JSON.stringify(`${CORE_DIST}native-spawner.js`)});
-      const { createWarmSpawner } = await import(${JSON.stringify(`${CORE_DIST}warm-python.js`)});
+      const { createChildProcessSpawner } = await import(${JSON.stringify(`${dist}child-process-spawner.js`)});
+      const { loadNativeSpawner } = await import(${JSON.stringify(`${dist}native-spawner.js`)});
+      const { createWarmSpawner } = await import(${JSON.stringify(`${dist}warm-python.js`)});
       const cold = loadNativeSpawner().spawner ?? createChildProcessSpawner();
       const logger = { debug() {}, info() {}, warn: (m) => console.error(m), error: (m) => console.error(m) };
       const warm = createWarmSpawner(cold, { baseEnv: ${JSON.stringify(BASE_ENV)} }, logger);
@@ -197,11 +227,14 @@ describe.skipIf(!root)('RLIMIT_NPROC as another user (the kernel does not apply 
   });
 
   it('a user already over the limit at the switch: EAGAIN as a cold start gives, nothing runs', async () => {
-    await eventually(() => processesOf(nobody.uid) === 0, 10_000, "nobody's processes to be gone");
+    // A user of this test's own: RLIMIT_NPROC counts every process of the user, and other test
+    // files run scripts as nobody at the same time.
+    const nobody = { uid: 61_235, gid: 61_235 };
+    await eventually(() => processesOf(nobody.uid) === 0, 10_000, "the user's processes to be gone");
     for (let i = 0; i < 4; i++) {
       sleepers.push(spawn(PYTHON, ['-c', 'import time; time.sleep(60)'], { ...nobody, stdio: 'ignore' }));
     }
-    await eventually(() => processesOf(nobody.uid) === 4, 10_000, 'four processes of nobody');
+    await eventually(() => processesOf(nobody.uid) === 4, 10_000, 'four processes of the user');
     const marker = join(files.dir, 'over-limit-ran');
     chmodSync(files.dir, 0o777);
     const script = files.write('over.py', `open(${JSON.stringify(marker)}, "w").close()\n`);
