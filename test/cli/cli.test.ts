@@ -269,6 +269,8 @@ describe('cgibridge usage', () => {
     [['serve', '.', '--interpreter', 'py=python3'], /^cgibridge: --interpreter must look like \.ext=command/],
     [['serve', '.', '--chunked-requests', 'drop'], /^cgibridge: --chunked-requests must be buffer, stream or reject/],
     [['serve'], /^cgibridge: serve needs the directory of scripts/],
+    [['serve', '.', '--config', 'site.json'], /^cgibridge: serve takes <dir>\/--script or --config <file>, not both/],
+    [['serve', '--script', 'x.sh', '--config', 'site.json'], /^cgibridge: serve takes <dir>\/--script or --config/],
     [['launch', '.'], /^cgibridge: unknown command "launch"/],
     [[], /^cgibridge: missing command/],
   ])('exits 2 with a one-line message and the usage for %j', (args, message) => {

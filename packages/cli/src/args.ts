@@ -136,6 +136,10 @@ function mountsOf(values: Record<string, unknown>, dir: string | undefined) {
   if (dir !== undefined && values.script !== undefined) {
     throw new UsageError('serve takes either <dir> or --script <file>, not both');
   }
+  if (values.config !== undefined && (dir !== undefined || values.script !== undefined)) {
+    // Before, the file was silently ignored: its options (inheritEnv, overrides...) never applied.
+    throw new UsageError('serve takes <dir>/--script or --config <file>, not both: put "root" or "script" in the file');
+  }
   const config = file === undefined ? undefined : readConfigFile(file);
   const base = config?.mounts ?? [dir === undefined ? {} : { root: dir }];
   const mounts = base.map((mount): Mount => ({ mountPath: '/cgi-bin', ...mount, ...flags }));
