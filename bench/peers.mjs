@@ -58,6 +58,17 @@ function freePort() {
  * transfers when measured, so the figures compare against lighttpd at its best.
  * @returns `{ conf, port }`. @throws Error saying why it cannot be had.
  */
+/**
+ * The variables `cgibridge serve` passes its scripts by default (core's `inheritEnv`), with
+ * this process's values. lighttpd passes none and Go only `LD_LIBRARY_PATH`: the peers are
+ * given these too, so every host's scripts do the same work. It matters: with `LANG=C.UTF-8`
+ * Perl loads the locale at start, 0.5 ms of CPU per request on this machine (bench/RESULTS.md).
+ */
+export function inheritedEnv() {
+  const names = ['LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'];
+  return Object.fromEntries(names.filter((name) => process.env[name]).map((name) => [name, process.env[name]]));
+}
+
 export async function lighttpdConfig(tmp, scripts) {
   if (versionOf('lighttpd', ['-v']) === undefined) throw new Error('no lighttpd (apt-get install lighttpd)');
   const dir = join(tmp, 'lighttpd');
@@ -68,12 +79,15 @@ export async function lighttpdConfig(tmp, scripts) {
   const port = await freePort();
   const conf = join(dir, 'lighttpd.conf');
   const q = JSON.stringify; // lighttpd strings are double-quoted like JSON's
+  const scriptEnv = Object.entries(inheritedEnv())
+    .map(([name, value]) => `${q(name)} => ${q(value)}`)
+    .join(', ');
   writeFileSync(
     conf,
     [
       // Without this, lighttpd also loads mod_indexfile, mod_dirlisting and mod_staticfile.
       'server.compat-module-load = "disable"',
-      'server.modules = ( "mod_cgi" )',
+      `server.modules = ( "mod_cgi"${scriptEnv ? ', "mod_setenv"' : ''} )`,
       `server.document-root = ${q(join(dir, 'docroot'))}`,
       'server.bind = "127.0.0.1"',
       `server.port = ${port}`,
@@ -82,6 +96,7 @@ export async function lighttpdConfig(tmp, scripts) {
       'server.stream-request-body = 1',
       'server.stream-response-body = 1',
       'cgi.assign = ( ".sh" => "", ".pl" => "", ".py" => "" )',
+      ...(scriptEnv ? [`setenv.add-environment = ( ${scriptEnv} )`] : []),
       '',
     ].join('\n'),
   );

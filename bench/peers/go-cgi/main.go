@@ -37,7 +37,10 @@ func main() {
 			return
 		}
 		// A handler per request, as a directory of scripts needs; Dir is the scripts' cwd.
-		h := &cgi.Handler{Path: filepath.Join(dir, name), Root: "/cgi-bin/" + name, Dir: dir}
+		// InheritEnv: the variables cgibridge passes by default (its inheritEnv), so every
+		// host's scripts do the same work (Perl's start-up costs 0.5 ms more with a locale).
+		h := &cgi.Handler{Path: filepath.Join(dir, name), Root: "/cgi-bin/" + name, Dir: dir,
+			InheritEnv: []string{"LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"}}
 		h.ServeHTTP(w, r)
 	})
 	log.Fatal(http.Serve(ln, handler))
