@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { json, rawRequest, request } from '../support/http.js';
 import { conformance, eventually, expectGenericError } from '../support/suite.js';
@@ -10,6 +11,36 @@ conformance('script output (RFC 3875 §6, SPEC §4)', (ctx) => {
     expect(reply.statusText).toBe(ctx.adapter.quirks?.standardReasonPhrase ? "I'm a Teapot" : "I'm a teapot");
     expect(reply.text).toBe('short and stout\n');
     expect(reply.headers.status).toBeUndefined();
+  });
+
+  it('sends a short response in one piece: head, body and the chunked end together', async () => {
+    // hello.sh writes its head and body, then exits: read before its stdout ends, the response
+    // went out in two writes (the terminator on its own) and the client woke up twice.
+    // The client may read two writes at once, so the writes are counted where they are made:
+    // each call of the connection's _write/_writev is one write(2)/writev(2) on the socket.
+    const writes: number[] = [];
+    const count = (socket: Socket) => {
+      const held = socket as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+      for (const name of ['_write', '_writev'] as const) {
+        const original = held[name];
+        held[name] = function (this: Socket, ...args: unknown[]) {
+          writes.push(1);
+          return original.apply(this, args);
+        };
+      }
+    };
+    ctx.server.http.once('connection', count);
+    const perResponse: number[] = [];
+    const pieces = await piecesPerResponse(ctx.server.port, '/cgi-bin/hello.sh', 10, () => {
+      perResponse.push(writes.length);
+      writes.length = 0;
+    });
+    expect(pieces.length).toBe(10);
+    if (ctx.adapter.quirks?.writesOwnResponse) return; // see HostQuirks
+    // The hold is bounded in time (5 ms): on a loaded machine a script may take longer to exit.
+    // Before it, every response took two writes.
+    expect(perResponse.filter((n) => n === 1).length, `writes per response: ${perResponse}`).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...perResponse)).toBeLessThanOrEqual(2);
   });
 
   it('adds nosniff and invents no Content-Type', async () => {
@@ -264,3 +295,31 @@ conformance('script output (RFC 3875 §6, SPEC §4)', (ctx) => {
     expect(logged).toBeLessThan(64 * 1024);
   });
 });
+
+/** Sends `count` GETs one after another on one kept-alive connection; how many reads each chunked response took. */
+function piecesPerResponse(port: number, path: string, count: number, onResponse = () => {}): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const pieces: number[] = [];
+    let text = '';
+    let reads = 0;
+    const ask = () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    socket.on('connect', ask);
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      reads++;
+      if (!text.endsWith('\r\n0\r\n\r\n')) return;
+      pieces.push(reads);
+      onResponse();
+      text = '';
+      reads = 0;
+      if (pieces.length < count) ask();
+      else {
+        socket.destroy();
+        resolve(pieces);
+      }
+    });
+    socket.on('error', reject);
+    socket.setTimeout(5000, () => socket.destroy(new Error(`no complete response after ${pieces.length}`)));
+  });
+}

@@ -53,6 +53,8 @@ export interface TestServer {
   readonly events: CgiEvent[];
   /** How many scripts the gateway is running now. */
   running(): number;
+  /** The node:http server every host runs on (for observing its connections). */
+  readonly http: Server;
   close(): Promise<void>;
 }
 
@@ -93,6 +95,11 @@ export interface HostQuirks {
    * answers `/cgi-bin/%61dmin/...` itself (401) before the gateway could redirect it.
    */
   readonly routesDecodedPath?: boolean;
+  /**
+   * The runtime writes the response from a fetch `Response` itself (@hono/node-server), so the
+   * gateway cannot hold a short response's head and body for one write.
+   */
+  readonly writesOwnResponse?: boolean;
 }
 
 const GUARDED = 'guarded by the app\n';
@@ -117,6 +124,7 @@ function serverFor(
     logger,
     events,
     running: () => gateway.running,
+    http: server,
     async close() {
       await gateway.close();
       server.closeAllConnections();
@@ -249,6 +257,7 @@ export const honoAdapter: Adapter = {
     joinsRepeatedFields: true,
     refusesBackslashTarget: true,
     routesDecodedPath: true,
+    writesOwnResponse: true,
   },
   async start(options, { guard } = {}) {
     const logger = new MemoryLogger();

@@ -87,7 +87,14 @@ export {
 export { type CgiScriptMatch, resolveScript, splitCgiPath } from './resolve-script.js';
 export type { CgiDocumentResult, CgiLocalRedirectResult, CgiResult } from './results.js';
 export { type CgiRunPhase, MAX_LOCAL_REDIRECTS } from './script-run.js';
-export { closeAfterOverrun, errorBody, groupHeaders, sendCgiError, sendCgiResult } from './send-result.js';
+export {
+  closeAfterOverrun,
+  errorBody,
+  groupHeaders,
+  holdFirstWrite,
+  sendCgiError,
+  sendCgiResult,
+} from './send-result.js';
 export type {
   CgiCredentials,
   CgiExit,

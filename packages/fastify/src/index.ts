@@ -10,6 +10,7 @@ import {
   createFrameworkGateway,
   dispatchCgi,
   groupHeaders,
+  holdFirstWrite,
   prepareReentry,
   requestFromNode,
   sendContinue,
@@ -82,7 +83,10 @@ export const cgi: FastifyPluginAsync<CgiFastifyOptions> = async (fastify, option
       reply.code(result.status);
       if (result.statusText !== undefined) reply.raw.statusMessage = result.statusText;
       for (const [name, value] of groupHeaders(result.headers)) reply.header(name, value);
-      if (result.body !== null) closeAfterOverrun(result.body, reply.raw);
+      if (result.body !== null) {
+        closeAfterOverrun(result.body, reply.raw);
+        holdFirstWrite(reply.raw);
+      }
       return reply.send(result.body ?? undefined);
     },
     // The development page (option debug) is the answer itself; anything else goes to the app's error handler.
