@@ -1,4 +1,9 @@
-import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import {
+  ServerResponse as HttpServerResponse,
+  type IncomingMessage,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { CgiError } from './errors.js';
@@ -42,7 +47,7 @@ export function sendCgiResult(result: CgiDocumentResult, res: ServerResponse, { 
   // it on completion (a DOMException per request), about 1% of a hello-world request's CPU.
   const req = res.req;
   if (req === undefined || req.complete || !declaresBody(req)) {
-    holdFirstWrite(res);
+    holdFirstWrite(res, body);
     body.pipe(res);
     return;
   }
@@ -53,38 +58,51 @@ export function sendCgiResult(result: CgiDocumentResult, res: ServerResponse, { 
   body.once('end', () => endAfterUpload(req, res, drainMs));
 }
 
-/** Ends the response once the request body is all in (read and dropped), or after `drainMs` regardless. */
 /** How long the head and the first body bytes wait for the rest of a short response ({@link holdFirstWrite}). */
 const FIRST_WRITE_HOLD_MS = 5;
 const holder = Symbol('cgibridge.firstWriteHolder');
 type HeldSocket = Socket & { [holder]?: ServerResponse };
 
 /**
- * Holds a response's first write for up to 5 ms, so that a short response leaves in one write.
- * Most scripts answer with a few bytes and exit, and their output is read before the end of
- * stdout: the head and body then went out in one write and the chunked terminator in a second,
- * and the client woke twice. Held, `end()` sends all of it at once (it uncorks the socket fully);
- * a script that streams gets its first bytes out at most 5 ms later, and backpressure cannot
- * stall longer than that. Measured on hello.sh at c8: 1.7 `write` calls per response before, 0.7
- * after (the rest are thread-pool wake-ups), and 3-10% more requests per second.
- * `sendCgiResult` does this itself; adapters that hand the body to their framework call it.
+ * Holds a response's first write until the body ends, the socket's buffer fills or 5 ms pass,
+ * so that a short response leaves in one write. Most scripts answer with a few bytes and exit,
+ * and their output is read before the end of stdout: the head and body then went out in one
+ * write and the chunked terminator in a second, and the client woke twice. Held, `end()` sends
+ * all of it at once (it uncorks the socket fully). A body larger than the socket's buffer is let
+ * go as soon as a write is refused, so it never waits for the timer; a script that streams
+ * slowly gets its first bytes out about 5 ms later. Measured on hello.sh at c8: 1.7 `write` calls
+ * per response before, 0.7 after (the rest are thread-pool wake-ups), 3-10% more requests per
+ * second. `sendCgiResult` does this itself; adapters that hand the body to their framework call
+ * it. Only for HTTP/1 (`node:http`) responses: an HTTP/2 response shares its session's socket.
  *
  * @param res - the response about to receive the script's body.
+ * @param body - that body; its writes are watched for a full socket buffer once it flows.
  */
-export function holdFirstWrite(res: ServerResponse): void {
+export function holdFirstWrite(res: ServerResponse, body: Readable): void {
   const socket = res.socket as HeldSocket | null;
-  if (socket === null || socket.writableCorked > 0) return;
+  if (!(res instanceof HttpServerResponse) || socket === null || socket.writableCorked > 0) return;
   socket.cork();
   socket[holder] = res;
-  setTimeout(() => {
+  const release = () => {
+    clearTimeout(timer);
+    body.removeListener('data', onData);
     // Only this response's cork: on a kept-alive socket the next one may hold its own by now.
     if (socket[holder] !== res) return;
     socket[holder] = undefined;
     // end() has uncorked it fully already.
     if (!res.writableEnded && socket.writableCorked > 0) socket.uncork();
-  }, FIRST_WRITE_HOLD_MS);
+  };
+  // Runs after the consumer's own 'data' listener (the pipe to the response), so after its write.
+  const onData = () => {
+    if (res.writableNeedDrain || socket.writableNeedDrain) release();
+  };
+  const timer = setTimeout(release, FIRST_WRITE_HOLD_MS);
+  body.once('resume', () => {
+    if (socket[holder] === res) body.on('data', onData);
+  });
 }
 
+/** Ends the response once the request body is all in (read and dropped), or after `drainMs` regardless. */
 function endAfterUpload(req: IncomingMessage, res: ServerResponse, drainMs: number): void {
   if (req.complete || req.destroyed) {
     res.end();

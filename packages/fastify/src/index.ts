@@ -85,7 +85,7 @@ export const cgi: FastifyPluginAsync<CgiFastifyOptions> = async (fastify, option
       for (const [name, value] of groupHeaders(result.headers)) reply.header(name, value);
       if (result.body !== null) {
         closeAfterOverrun(result.body, reply.raw);
-        holdFirstWrite(reply.raw);
+        holdFirstWrite(reply.raw, result.body);
       }
       return reply.send(result.body ?? undefined);
     },

@@ -84,7 +84,7 @@ export function cgi(options: CgiKoaOptions): Middleware & { readonly gateway: Cg
       // Koa sets Content-Type (octet-stream) and drops Content-Length for a stream body, and
       // turns a null body into 204: the script's own headers go on after the body.
       ctx.body = result.body ?? (ctx.status === 204 || ctx.status === 304 ? null : Readable.from([]));
-      if (result.body !== null) holdFirstWrite(ctx.res);
+      if (result.body !== null) holdFirstWrite(ctx.res, result.body);
       ctx.remove('Content-Type');
       for (const [name, value] of groupHeaders(result.headers)) ctx.set(name, value);
     },
