@@ -23,12 +23,13 @@ describe('holdFirstWrite: a short response leaves in one write, a larger one is 
 
   /** A server whose every response is `body()` sent by sendCgiResult; resolves with its port. */
   async function serve(body: () => Readable): Promise<number> {
-    server = createServer((_req, res) => {
+    const http = createServer((_req, res) => {
       const result = { kind: 'document' as const, status: 200, statusText: undefined, scriptName: '/x' };
       sendCgiResult({ ...result, headers: [['Content-Type', 'application/octet-stream']], body: body() }, res);
     });
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-    return (server?.address() as AddressInfo).port;
+    server = http;
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    return (http.address() as AddressInfo).port;
   }
 
   /** Resolves once `bytes` body bytes have arrived (the body may stay open). */
