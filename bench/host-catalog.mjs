@@ -8,6 +8,7 @@
 //   baseline:<X>    host X (a host.mjs host) built from the --baseline git ref
 //   <X>@<line>      host X run by the Node binary given as --node <line>=<path>
 import { join } from 'node:path';
+import { INHERITED_NAMES } from './peers.mjs';
 
 /** Gateway limits as the bench needs them: 50 MiB uploads, minutes-long streams, no log line per request. */
 const CLI_ARGS = ['--port', '0', '--quiet', '--timeout', '2m', '--max-request-body', 'unlimited'];
@@ -50,7 +51,11 @@ export const CATALOG = {
   'cgi-core': { role: 'other', node: true, launch: hostMjs('cgi-core') },
   go: {
     role: 'peer',
-    launch: async (ctx) => ({ command: await ctx.peers.go(), args: [ctx.scripts], ready: /^listening (\d+)/m }),
+    launch: async (ctx) => ({
+      command: await ctx.peers.go(),
+      args: [ctx.scripts, INHERITED_NAMES.join(',')],
+      ready: /^listening (\d+)/m,
+    }),
   },
   lighttpd: {
     role: 'peer',

@@ -5,6 +5,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CGI_OPTIONS } from '@cgibridge/core';
 
 const GO_SOURCE = fileURLToPath(new URL('./peers/go-cgi/', import.meta.url));
 
@@ -58,15 +59,19 @@ function freePort() {
  * transfers when measured, so the figures compare against lighttpd at its best.
  * @returns `{ conf, port }`. @throws Error saying why it cannot be had.
  */
+/** The names cgibridge passes its scripts by default: core's own `inheritEnv` default, not a copy. */
+export const INHERITED_NAMES = CGI_OPTIONS.inheritEnv.resolve(undefined);
+
 /**
- * The variables `cgibridge serve` passes its scripts by default (core's `inheritEnv`), with
- * this process's values. lighttpd passes none and Go only `LD_LIBRARY_PATH`: the peers are
- * given these too, so every host's scripts do the same work. It matters: with `LANG=C.UTF-8`
- * Perl loads the locale at start, 0.5 ms of CPU per request on this machine (bench/RESULTS.md).
+ * Those variables with this process's values. lighttpd passes none and Go only `LD_LIBRARY_PATH`:
+ * the peers are given these too (lighttpd's `setenv.add-environment`, Go's `InheritEnv`), so every
+ * host's scripts do the same work. It matters: with `LANG=C.UTF-8` Perl loads the locale at every
+ * start, 0.5 ms of CPU per request on this machine (bench/RESULTS.md).
  */
 export function inheritedEnv() {
-  const names = ['LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'];
-  return Object.fromEntries(names.filter((name) => process.env[name]).map((name) => [name, process.env[name]]));
+  return Object.fromEntries(
+    INHERITED_NAMES.filter((name) => process.env[name]).map((name) => [name, process.env[name]]),
+  );
 }
 
 export async function lighttpdConfig(tmp, scripts) {

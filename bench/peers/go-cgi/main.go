@@ -1,8 +1,9 @@
 // The Go peer of the cgibridge benchmark: net/http/cgi serving every file of a directory
 // under /cgi-bin on 127.0.0.1, on a free port it prints as "listening <port>". Standard
-// library only, so it builds without the network.
+// library only, so it builds without the network. The names, comma-separated, are the
+// server's variables passed on to scripts (the bench gives cgibridge's own default).
 //
-//	go-cgi <scripts-dir>
+//	go-cgi <scripts-dir> [NAME,NAME...]
 package main
 
 import (
@@ -17,8 +18,12 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		log.Fatal("usage: go-cgi <scripts-dir>")
+	if len(os.Args) < 2 || len(os.Args) > 3 {
+		log.Fatal("usage: go-cgi <scripts-dir> [NAME,NAME...]")
+	}
+	var inherit []string
+	if len(os.Args) == 3 && os.Args[2] != "" {
+		inherit = strings.Split(os.Args[2], ",")
 	}
 	dir, err := filepath.Abs(os.Args[1])
 	if err != nil {
@@ -37,10 +42,8 @@ func main() {
 			return
 		}
 		// A handler per request, as a directory of scripts needs; Dir is the scripts' cwd.
-		// InheritEnv: the variables cgibridge passes by default (its inheritEnv), so every
-		// host's scripts do the same work (Perl's start-up costs 0.5 ms more with a locale).
-		h := &cgi.Handler{Path: filepath.Join(dir, name), Root: "/cgi-bin/" + name, Dir: dir,
-			InheritEnv: []string{"LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"}}
+		// InheritEnv: what cgibridge passes, so every host's scripts do the same work.
+		h := &cgi.Handler{Path: filepath.Join(dir, name), Root: "/cgi-bin/" + name, Dir: dir, InheritEnv: inherit}
 		h.ServeHTTP(w, r)
 	})
 	log.Fatal(http.Serve(ln, handler))
