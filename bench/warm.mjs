@@ -80,7 +80,8 @@ async function measure(spawner, c, pids) {
 
 const logger = { debug() {}, info() {}, warn: (m) => console.error(m), error: (m) => console.error(m) };
 const cold = createChildProcessSpawner();
-const warm = createWarmSpawner(cold, { baseEnv, extensions: ['.py'] }, logger);
+// One zygote for the whole run: a replacement mid-measure would take its CPU figures with it.
+const warm = createWarmSpawner(cold, { baseEnv, extensions: ['.py'], maxRequests: 1e9 }, logger);
 for (const [name, c] of Object.entries(CASES)) {
   // Until a zygote is ready the warm spawner itself runs cold.
   while (!warm.stats().zygotes.some((z) => z.state === 'ready')) await once(warm, c);

@@ -17,8 +17,8 @@ _MAIN_KEYS = list(globals())  # the first statement: what a fresh __main__ holds
 #   gateway -> zygote  {"op":"spawn","id"[,"limits":{"cpu","as","nproc"}][,"uid","gid"]}
 # Each request's stdin/stdout/stderr arrive as three connections to the zygote's Unix socket,
 # each starting with the 32-hex-digit request id and the stream number (0, 1, 2). On stdin the
-# request itself follows (8 hex digits of length, then {"name","zip","argv0","exe","argv","env",
-# "cwd"} as JSON), then the script's input: only the forked child reads it, so no request's
+# request itself follows (8 hex digits of length, then name, zip flag, argv0, executable, cwd,
+# argc, argv and the environment's key=value items, NUL-separated), then the script's input: only the forked child reads it, so no request's
 # environment (cookies, credentials) is ever in the zygote's memory, which every later child
 # inherits. What decides the child's limits and user arrives only on fd 3, which no script holds.
 import sys
@@ -94,8 +94,12 @@ _RUN_FILE.argtypes = [
     ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.py_object, ctypes.py_object, ctypes.c_int, ctypes.c_void_p,
 ]
 _FILE_INPUT = 257  # Py_file_input
+_PRCTL = _LIBC.prctl  # looked up here, once: a child's lookup would build objects on shared pages
 _PR_SET_NAME = 15
 _PR_SET_DUMPABLE = 4
+# Past the highest descriptor the zygote can open (its soft limit, which it never changes).
+# CPython 3.10+ closes below it with one close_range(2); older ones would try each number.
+_MAX_FD = os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 3 else 65536
 # The limits a request may ask for, in the order the native spawner sets them.
 _LIMITS = (("cpu", "RLIMIT_CPU"), ("as", "RLIMIT_AS"), ("nproc", "RLIMIT_NPROC"))
 
@@ -234,14 +238,16 @@ class _Job(object):
         self.limits = [(name, limits[key]) for key, name in _LIMITS if limits.get(key) is not None]
         self.uid = control.get("uid")
         self.gid = control.get("gid")
-        self.argv = [os.fsdecode(a.encode("utf-8")) for a in request["argv"]]
-        self.script = request["argv"][0].encode("utf-8")
-        self.argv0 = os.fsdecode(request["argv0"].encode("utf-8"))
-        self.executable = os.fsdecode(request["exe"].encode("utf-8"))
-        self.env = [(k.encode("utf-8"), v.encode("utf-8")) for k, v in request["env"]]
-        self.cwd = request["cwd"].encode("utf-8")
-        self.name = request["name"].encode("utf-8")
-        self.may_be_zip = request.get("zip", True)
+        # The gateway's frame: name, zip flag, argv0, executable, cwd, argc, the argv, then the
+        # environment's key=value items, each as UTF-8 and NUL-separated (none can hold a NUL).
+        self.name, zip_flag, argv0, exe, self.cwd, argc = request[:6]
+        argc = int(argc)
+        self.script = request[6]
+        self.argv = [os.fsdecode(a) for a in request[6:6 + argc]]
+        self.argv0 = os.fsdecode(argv0)
+        self.executable = os.fsdecode(exe)
+        self.env = [item.partition(b"=")[::2] for item in request[6 + argc:]]
+        self.may_be_zip = zip_flag == b"1"
 
 
 def _read_exactly(fd, size):
@@ -257,9 +263,10 @@ def _read_exactly(fd, size):
 
 
 def _read_request(fd):
-    """The request the gateway sent ahead of the script's input on its stdin stream."""
+    """The request the gateway sent ahead of the script's input on its stdin stream: its fields.
+    Plain bytes, not JSON: every object a child builds or touches is a page it may copy."""
     size = int(_read_exactly(fd, 8), 16)
-    return json.loads(_read_exactly(fd, size).decode("utf-8"))
+    return _read_exactly(fd, size).split(b"\0")
 
 
 class _Zygote(object):
@@ -630,18 +637,27 @@ def _reset_process(zygote, job):
     signal.signal(signal.SIGCHLD, signal.SIG_DFL if _SIGCHLD_AT_START is None else _SIGCHLD_AT_START)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     zygote.listener.detach()  # its descriptor goes with all the others below
-    try:
-        fds = [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:
-        fds = range(3, os.sysconf("SC_OPEN_MAX"))
-    for fd in fds:
-        if fd > 2:
-            _close(fd)
+    _close_from(3)
     if job.uid is not None:
         # Changing the user made the process non-dumpable: /proc/self owned by root, no core
         # dump, no ptrace by its own user. An execve as that user makes it dumpable again; here
         # that waits until no descriptor of the zygote's is left for another process to take.
-        _LIBC.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
+        _PRCTL(_PR_SET_DUMPABLE, 1, 0, 0, 0)
+
+
+def _close_from(low):
+    """Closes every descriptor from `low` up: with one close_range(2) where CPython uses it
+    (3.10+), nothing listed and no object built; else those /proc/self/fd lists."""
+    if sys.version_info >= (3, 10):
+        os.closerange(low, _MAX_FD)
+        return
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = range(low, _MAX_FD)
+    for fd in fds:
+        if fd >= low:
+            _close(fd)
 
 
 def _reset_interpreter(job):
@@ -654,7 +670,7 @@ def _reset_interpreter(job):
     for key, value in job.env + _ENV_ADDED:
         os.putenv(key, value)
         data[key] = value
-    _LIBC.prctl(_PR_SET_NAME, job.name, 0, 0, 0)  # /proc/self/comm, as execve would have set it
+    _PRCTL(_PR_SET_NAME, job.name, 0, 0, 0)  # /proc/self/comm, as execve would have set it
     sys.argv = job.argv
     if hasattr(sys, "orig_argv"):
         sys.orig_argv = [job.argv0] + job.argv

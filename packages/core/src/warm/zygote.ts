@@ -71,11 +71,6 @@ const SIGNAL_NAMES = new Map(
   Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals] as const),
 );
 
-/** A string as Node would encode it for a child (lone surrogates become U+FFFD). */
-function wellFormed(text: string): string {
-  return /[\uD800-\uDFFF]/.test(text) ? Buffer.from(text, 'utf8').toString('utf8') : text;
-}
-
 /**
  * The gateway's side of one zygote process: starts it with exactly the base environment,
  * speaks its control protocol (JSON lines on fd 3), connects each request's three stdio streams
@@ -301,13 +296,15 @@ export class Zygote {
    *   refused to become the script's process, as a cold start would have: nothing ran.
    */
   spawn(request: ZygoteRequest): Promise<CgiProcess | string> {
+    const frame = requestFrame(request);
+    if (frame === undefined) return Promise.resolve('a NUL byte in its arguments or environment');
     this.served++;
     const id = randomBytes(16).toString('hex');
     const streams = [0, 1, 2].map((n) => {
       // stdin stays writable after the script closes its end, as a pipe would until EPIPE.
       const socket = createConnection({ path: this.socketPath, allowHalfOpen: n === 0 });
       // The request itself follows stdin's tag: only the child reads it, never the zygote.
-      socket.write(n === 0 ? Buffer.concat([Buffer.from(id + n), requestFrame(request)]) : id + n);
+      socket.write(n === 0 ? Buffer.concat([Buffer.from(id + n), frame]) : id + n);
       return socket;
     });
     // Fed from the start: an empty stream may end before the pid arrives, and an 'end' emitted
@@ -402,22 +399,26 @@ export class Zygote {
 }
 
 /**
- * The request as the child reads it from its stdin stream: 8 hex digits of length, then JSON.
- * It never passes through the zygote, whose memory (freed buffers included) every later child
- * inherits and could read: one request's cookies must not reach another request's script.
+ * The request as the child reads it from its stdin stream: 8 hex digits of length, then its
+ * fields NUL-separated (see the zygote's header), as UTF-8 with lone surrogates made U+FFFD as
+ * Node makes them for a cold child. It never passes through the zygote, whose memory (freed
+ * buffers included) every later child inherits and could read: one request's cookies must not
+ * reach another request's script.
+ * @returns the frame, or `undefined` when a field holds a NUL (a cold spawn refuses those).
  */
-function requestFrame(request: ZygoteRequest): Buffer {
-  const body = Buffer.from(
-    JSON.stringify({
-      name: wellFormed(request.processName),
-      zip: request.mayBeZip,
-      argv0: wellFormed(request.argv0),
-      exe: wellFormed(request.executable),
-      argv: request.argv.map(wellFormed),
-      env: Object.entries(request.env).map(([k, v]) => [wellFormed(k), wellFormed(v)]),
-      cwd: wellFormed(request.cwd),
-    }),
-  );
+export function requestFrame(request: ZygoteRequest): Buffer | undefined {
+  const fields = [
+    request.processName,
+    request.mayBeZip ? '1' : '0',
+    request.argv0,
+    request.executable,
+    request.cwd,
+    String(request.argv.length),
+    ...request.argv,
+    ...Object.entries(request.env).map(([key, value]) => `${key}=${value}`),
+  ];
+  if (fields.some((field) => field.includes('\0'))) return undefined;
+  const body = Buffer.from(fields.join('\0'));
   return Buffer.concat([Buffer.from(body.length.toString(16).padStart(8, '0')), body]);
 }
 
