@@ -74,11 +74,15 @@ export interface NativeSpawnRequest {
   /** Run with this group (`setgid`; needs privilege). */
   readonly gid?: number | undefined;
   /**
-   * Bytes of pipe buffer for stdin (`F_SETPIPE_SZ`; stdout and stderr keep the default), best effort:
-   * an unprivileged user over `/proc/sys/fs/pipe-user-pages-soft` gets smaller pipes.
-   * Default: the kernel's (64 KiB).
+   * Bytes of pipe buffer for stdin (`F_SETPIPE_SZ`), best effort: an unprivileged user over
+   * `/proc/sys/fs/pipe-user-pages-soft` gets smaller pipes. Default: the kernel's (64 KiB).
    */
   readonly pipeSize?: number | undefined;
+  /**
+   * The same for stdout (stderr keeps the default). Worth it only when the reader reads as
+   * much at a time: Node's own reads take at most 64 KiB.
+   */
+  readonly stdoutPipeSize?: number | undefined;
 }
 
 /**

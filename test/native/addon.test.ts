@@ -206,13 +206,20 @@ describe('the addon API', () => {
     );
   });
 
-  it('sizes the stdin pipe when asked (F_SETPIPE_SZ), stdout and stderr keep the kernel default', async () => {
-    const sizes = async (pipeSize?: number): Promise<string> => {
+  it('sizes the stdin and stdout pipes when asked (F_SETPIPE_SZ), stderr keeps the kernel default', async () => {
+    const sizes = async (pipeSize?: number, stdoutPipeSize?: number): Promise<string> => {
       let out = '';
       await new Promise<void>((resolve) => {
         const program = 'import fcntl; print(fcntl.fcntl(0, 1032), fcntl.fcntl(1, 1032), fcntl.fcntl(2, 1032))';
         const child = native.spawn(
-          { file: 'python3', argv: ['python3', '-c', program], env: ['PATH=/usr/bin:/bin'], cwd: '/', pipeSize },
+          {
+            file: 'python3',
+            argv: ['python3', '-c', program],
+            env: ['PATH=/usr/bin:/bin'],
+            cwd: '/',
+            pipeSize,
+            stdoutPipeSize,
+          },
           () => {},
         );
         closeSync(child.stdin);
@@ -227,6 +234,8 @@ describe('the addon API', () => {
     };
     expect(await sizes()).toBe('65536 65536 65536');
     expect(await sizes(1024 * 1024)).toBe('1048576 65536 65536');
+    expect(await sizes(undefined, 256 * 1024)).toBe('65536 262144 65536');
+    expect(await sizes(1024 * 1024, 1024 * 1024)).toBe('1048576 1048576 65536');
   });
 
   it('starts on the thread pool with spawnAsync, with the same errors', async () => {

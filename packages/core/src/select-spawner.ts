@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createChildProcessSpawner } from './child-process-spawner.js';
 import { warnAboutInheritedDescriptors } from './descriptors.js';
-import { loadNativeSpawner } from './native-spawner.js';
+import { loadNativeSpawner, type NativePipeSizes } from './native-spawner.js';
 import { CgiOptionError } from './option-checks.js';
 import type { CgiConfig } from './options.js';
 import type { CgiSpawner } from './spawner.js';
@@ -21,25 +21,43 @@ function procNumber(path: string): number | undefined {
 }
 
 /**
- * The stdin pipe size for the native spawner. Measured in `npm run bench` (this machine, 3 rounds):
- * with a 1 MiB stdin pipe a 50 MiB upload ran at 807 against 638 MB/s and the full-duplex echo at
- * 457 against 329; a large stdout pipe made responses slower, so stdout keeps the default. Pipe
- * pages count against a per-user budget (`/proc/sys/fs/pipe-user-pages-soft`, 64 MiB by default)
- * past which every new pipe of that user gets two pages: root is exempt and gets up to
- * `pipe-max-size` (1 MiB); any other user a size that keeps `maxConcurrent` scripts within a
- * quarter of the budget, or the default.
+ * The stdin and stdout pipe sizes for the native spawner. Measured in `npm run bench` (this
+ * machine): with a 1 MiB stdin pipe a 50 MiB upload ran at 807 against 638 MB/s and the
+ * full-duplex echo at 457 against 329; a 1 MiB stdout pipe read 1 MiB at a time took a 100 MiB
+ * response from 148 to 83 ms of the server's CPU (a large stdout pipe alone, read 64 KiB at a
+ * time, did not help). Pipe pages count against a per-user budget
+ * (`/proc/sys/fs/pipe-user-pages-soft`, 64 MiB by default) past which every new pipe of that
+ * user gets two pages: root is exempt and gets up to `pipe-max-size` (1 MiB) for each; any
+ * other user sizes that keep `maxConcurrent` scripts' two pipes within a quarter of the
+ * budget, or the default.
  */
-export function pipeSizeFor(maxConcurrent: number): number | undefined {
-  const max = Math.min(1024 * KiB, procNumber('/proc/sys/fs/pipe-max-size') ?? 1024 * KiB);
-  if (process.geteuid?.() === 0) return max;
-  const softPages = procNumber('/proc/sys/fs/pipe-user-pages-soft');
-  if (softPages === undefined) return undefined;
-  if (softPages === 0) return max;
+export function pipeSizesFor(maxConcurrent: number, system: PipeSystem = pipeSystem()): NativePipeSizes {
+  const max = Math.min(1024 * KiB, system.maxBytes ?? 1024 * KiB);
+  if (system.root || system.softPages === 0) return { pipeSize: max, stdoutPipeSize: max };
+  if (system.softPages === undefined) return {};
   const scripts = Number.isFinite(maxConcurrent) ? maxConcurrent : 1024;
-  const fair = (softPages * 4 * KiB) / 4 / scripts;
+  const fair = (system.softPages * 4 * KiB) / 4 / scripts / 2;
   let size = 64 * KiB;
   while (size * 2 <= Math.min(fair, max)) size *= 2;
-  return size > 64 * KiB ? size : undefined;
+  return size > 64 * KiB ? { pipeSize: size, stdoutPipeSize: size } : {};
+}
+
+/** What {@link pipeSizesFor} depends on: this process's privilege and the kernel's pipe limits. */
+export interface PipeSystem {
+  /** Root is exempt from the per-user budget. */
+  readonly root: boolean;
+  /** `/proc/sys/fs/pipe-max-size`. */
+  readonly maxBytes: number | undefined;
+  /** `/proc/sys/fs/pipe-user-pages-soft` (0: no budget). */
+  readonly softPages: number | undefined;
+}
+
+function pipeSystem(): PipeSystem {
+  return {
+    root: process.geteuid?.() === 0,
+    maxBytes: procNumber('/proc/sys/fs/pipe-max-size'),
+    softPages: procNumber('/proc/sys/fs/pipe-user-pages-soft'),
+  };
 }
 
 /**
@@ -59,7 +77,7 @@ export function selectSpawner(config: CgiConfig): CgiSpawner {
 function coldSpawner(config: CgiConfig): CgiSpawner {
   if (typeof config.spawner === 'object') return config.spawner;
   if (config.spawner !== 'child_process') {
-    const native = loadNativeSpawner({ pipeSize: pipeSizeFor(config.maxConcurrent) });
+    const native = loadNativeSpawner(pipeSizesFor(config.maxConcurrent));
     if (native.spawner !== undefined) return native.spawner;
     if (config.spawner === 'native') {
       throw new CgiOptionError('spawner', '"auto" or "child_process" here', 'native', native.message);

@@ -188,7 +188,7 @@ static int read_limits(napi_env env, napi_value object, struct cgb_request *req)
   return 0;
 }
 
-/* uid, gid and pipeSize: optional non-negative integers. */
+/* uid, gid, pipeSize and stdoutPipeSize: optional non-negative integers. */
 static int read_optional_id(napi_env env, napi_value object, const char *name, int *set, uint64_t *out) {
   napi_value value = get_property(env, object, name);
   char message[96];
@@ -203,18 +203,24 @@ static int read_optional_id(napi_env env, napi_value object, const char *name, i
   return 0;
 }
 
+/* F_SETPIPE_SZ takes an int; the kernel rounds up to a power of two of pages. */
+static int pipe_bytes(uint64_t bytes) {
+  return (int)(bytes > 0x40000000u ? 0x40000000u : bytes);
+}
+
 static int read_credentials_and_pipes(napi_env env, napi_value object, struct cgb_request *req) {
-  uint64_t uid = 0, gid = 0, pipe_size = 0;
-  int set_pipe_size = 0;
+  uint64_t uid = 0, gid = 0, pipe_size = 0, stdout_pipe_size = 0;
+  int set_pipe_size = 0, set_stdout_pipe_size = 0;
   if (read_optional_id(env, object, "uid", &req->set_uid, &uid) != 0 ||
       read_optional_id(env, object, "gid", &req->set_gid, &gid) != 0 ||
-      read_optional_id(env, object, "pipeSize", &set_pipe_size, &pipe_size) != 0) {
+      read_optional_id(env, object, "pipeSize", &set_pipe_size, &pipe_size) != 0 ||
+      read_optional_id(env, object, "stdoutPipeSize", &set_stdout_pipe_size, &stdout_pipe_size) != 0) {
     return -1;
   }
   req->uid = (uid_t)uid;
   req->gid = (gid_t)gid;
-  /* F_SETPIPE_SZ takes an int; the kernel rounds up to a power of two of pages. */
-  req->pipe_size = set_pipe_size ? (int)(pipe_size > 0x40000000u ? 0x40000000u : pipe_size) : 0;
+  req->pipe_size = set_pipe_size ? pipe_bytes(pipe_size) : 0;
+  req->stdout_pipe_size = set_stdout_pipe_size ? pipe_bytes(stdout_pipe_size) : 0;
   return 0;
 }
 

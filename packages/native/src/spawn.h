@@ -29,7 +29,8 @@ struct cgb_request {
   int set_gid;
   uid_t uid;
   gid_t gid;
-  int pipe_size; /* bytes for F_SETPIPE_SZ on each pipe; 0 keeps the kernel's default */
+  int pipe_size;        /* bytes for F_SETPIPE_SZ on the stdin pipe; 0 keeps the kernel's default */
+  int stdout_pipe_size; /* the same for the stdout pipe */
 };
 
 /* A started child: the parent's ends of its stdio pipes, and a pidfd for its exit. */
