@@ -100,6 +100,24 @@ conformance('process lifecycle (SPEC §2)', (ctx) => {
     );
   });
 
+  it('drains output that arrives after the client left, so the run ends when the script exits', async () => {
+    const before = ctx.server.events.length;
+    const file = pidFile(ctx.root.scratch);
+    const { req } = openRequest(`${ctx.url('/cgi-bin/late-header.sh')}?${file}`);
+    await readPids(file);
+    req.destroy();
+    await eventually(
+      () => ctx.server.events.slice(before).some((e) => e.type === 'end' && e.scriptName === '/cgi-bin/late-header.sh'),
+      5000,
+      'script to end',
+    );
+    // The headers came after the failure: parsed, then the stream was left paused, its end
+    // never seen, and the output blamed on an escaped process once killGrace had passed.
+    expect(ctx.server.logger.text()).not.toMatch(
+      /late-header\.sh: a (process|background process) .* still held the output/,
+    );
+  });
+
   it('kills the script when the client disconnects mid-stream', async () => {
     const before = ctx.server.events.length;
     const { req, firstData } = openRequest(ctx.url('/cgi-bin/big.sh?100000000000'));

@@ -384,6 +384,9 @@ export class ScriptRun {
         this.#status = error.status;
         // Still running at the failure: the kill below is what ends it.
         this.#facts?.failed(error, this.done, this.#exit === undefined, this.context.config.killGrace + 1000);
+        // No later output is parsed: a head completed now would pause the stream for good, and
+        // its end (the run's end) would never be seen.
+        this.#stopReadingHead();
         if (OUTPUT_ERRORS.has(error.code)) this.#killSoon();
         else {
           this.run.process.stdout.resume();
