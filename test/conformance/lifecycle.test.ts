@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { listInheritedDescriptors } from '@cgibridge/core';
 import { expect, it } from 'vitest';
@@ -117,6 +118,36 @@ conformance('process lifecycle (SPEC §2)', (ctx) => {
       /late-header\.sh: a (process|background process) .* still held the output/,
     );
   });
+
+  it('sends all of a response to a slow client, the script long gone (its output waited in the pipe)', async () => {
+    const server = await ctx.start({ killGrace: 100 });
+    const size = 6 * 1024 * 1024;
+    // A raw HTTP/1.0 client reading 64 KiB every 20 ms: slower than the script, faster than the
+    // test's patience. The script exits with up to a pipe-full unread; that is not a background job.
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1', () => {
+        socket.write(`GET /cgi-bin/big.sh?${size} HTTP/1.0\r\nHost: x\r\n\r\n`);
+      });
+      const chunks: Buffer[] = [];
+      socket.pause();
+      const tick = setInterval(() => {
+        const chunk = socket.read(64 * 1024) as Buffer | null;
+        if (chunk !== null) chunks.push(chunk);
+      }, 20);
+      socket.on('error', reject);
+      socket.on('close', () => {
+        clearInterval(tick);
+        for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
+          chunks.push(chunk);
+        }
+        resolve(Buffer.concat(chunks));
+      });
+    });
+    const body = reply.subarray(reply.indexOf('\r\n\r\n') + 4);
+    expect(reply.subarray(0, 12).toString()).toMatch(/^HTTP\/1\.[01] 200/);
+    expect(body.length).toBe(size);
+    expect(server.logger.text()).not.toMatch(/big\.sh: a (process|background process) .* still held the output/);
+  }, 30_000);
 
   it('kills the script when the client disconnects mid-stream', async () => {
     const before = ctx.server.events.length;

@@ -236,6 +236,25 @@ describe('ScriptRun (a fake process, fake timers)', () => {
     expect(logger.text()).toMatch(/left the script's process group/);
   });
 
+  it('a slow client is no background job: output still unread when the script exits is all sent', async () => {
+    start();
+    const { result, process } = await begin();
+    process.print('Content-Type: text/plain\n\n');
+    const body = ((await result) as CgiDocumentResult).body as Readable;
+    // More than the response's buffers take: the rest waits in the "pipe", stdout paused.
+    const output = 'x'.repeat(256 * 1024);
+    process.print(output);
+    process.alive = false;
+    process.exitWith(0);
+    await vi.advanceTimersByTimeAsync(800); // the client reads nothing for four times killGrace
+    expect(process.stdout.destroyed).toBe(false);
+    const reading = collect(body);
+    process.end();
+    expect(await reading).toEqual({ text: output, error: undefined });
+    await until(() => expect(gateway.running).toBe(0));
+    expect(logger.text()).not.toMatch(/still held the output/);
+  });
+
   it('a declared Content-Length left unmet when the linger ends: the body errors', async () => {
     start();
     const { result, process } = await begin();

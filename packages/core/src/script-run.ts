@@ -326,6 +326,13 @@ export class ScriptRun {
   /** `killGrace` after the script exited, something it started still holds its output. */
   readonly #lingerOver = (): void => {
     const { process } = this.run;
+    if (this.#outputOpen && this.#phase === 'body' && process.stdout.isPaused()) {
+      // Paused for a slow client: what is left in the pipe is the script's output, unread only
+      // because the response is full. Nothing can be told about other holders yet: judge again
+      // once the output has had killGrace to flow (the request's timeout still bounds it all).
+      this.#linger = setTimeout(this.#lingerOver, this.context.config.killGrace);
+      return;
+    }
     process.stderr.destroy();
     if (!this.#outputOpen) return;
     const { logger, killGrace } = this.context.config;
