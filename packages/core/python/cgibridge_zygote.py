@@ -98,8 +98,23 @@ _PRCTL = _LIBC.prctl  # looked up here, once: a child's lookup would build objec
 _PR_SET_NAME = 15
 _PR_SET_DUMPABLE = 4
 # Past the highest descriptor the zygote can open (its soft limit, which it never changes).
-# CPython 3.10+ closes below it with one close_range(2); older ones would try each number.
 _MAX_FD = os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 3 else 65536
+
+
+def _working_close_range():
+    """libc's close_range(2) if this kernel runs it, else None. CPython's os.closerange would
+    try each number up to the limit where the call is missing (a kernel before 5.9, a seccomp
+    filter, an interpreter built without it): with Node's raised limits, up to a million."""
+    func = getattr(_LIBC, "close_range", None)
+    if func is None:
+        return None
+    func.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    # An empty range above every descriptor: 0 where the call works, -1 (ENOSYS, EPERM) where not.
+    return func if func(0x7FFFFFFE, 0x7FFFFFFE, 0) == 0 else None
+
+
+_CLOSE_RANGE = _working_close_range()
 # The limits a request may ask for, in the order the native spawner sets them.
 _LIMITS = (("cpu", "RLIMIT_CPU"), ("as", "RLIMIT_AS"), ("nproc", "RLIMIT_NPROC"))
 
@@ -242,6 +257,8 @@ class _Job(object):
         # environment's key=value items, each as UTF-8 and NUL-separated (none can hold a NUL).
         self.name, zip_flag, argv0, exe, self.cwd, argc = request[:6]
         argc = int(argc)
+        if argc < 1 or len(request) < 6 + argc:
+            raise ValueError("a malformed request: %d arguments" % argc)
         self.script = request[6]
         self.argv = [os.fsdecode(a) for a in request[6:6 + argc]]
         self.argv0 = os.fsdecode(argv0)
@@ -646,10 +663,9 @@ def _reset_process(zygote, job):
 
 
 def _close_from(low):
-    """Closes every descriptor from `low` up: with one close_range(2) where CPython uses it
-    (3.10+), nothing listed and no object built; else those /proc/self/fd lists."""
-    if sys.version_info >= (3, 10):
-        os.closerange(low, _MAX_FD)
+    """Closes every descriptor from `low` up: one close_range(2) where it works, nothing listed
+    and no object built; else those /proc/self/fd lists."""
+    if _CLOSE_RANGE is not None and _CLOSE_RANGE(low, 0xFFFFFFFF, 0) == 0:
         return
     try:
         fds = [int(name) for name in os.listdir("/proc/self/fd")]
