@@ -24,9 +24,9 @@ export interface NativePipeSizes {
   /** Bytes of pipe buffer for a script's stdin (faster uploads). */
   readonly pipeSize?: number | undefined;
   /**
-   * Bytes of pipe buffer for a script's stdout. Its output is then read as much at a time, into
-   * one buffer this size that the spawner's stdout streams share: about half the CPU per byte
-   * of a large response.
+   * Bytes of pipe buffer for a script's stdout. Its output is then read as much at a time (at
+   * most 256 KiB) into one buffer that the spawner's stdout streams share: about half the CPU
+   * per byte of a large response.
    */
   readonly stdoutPipeSize?: number | undefined;
 }
@@ -173,9 +173,10 @@ function requireAddon(): NativeAddon {
  */
 export function createNativeSpawner(addon: NativeAddon = requireAddon(), sizes: NativePipeSizes = {}): CgiSpawner {
   if (!addon.status.usable) throw unavailable(addon.status.message);
-  // Only past the default: Node's own reads already take 64 KiB.
+  // Only past the default (Node's own reads take 64 KiB), and at most 256 KiB: a response paused
+  // by a slow client holds a read or two in memory at each stage it passes.
   const stdoutBytes = sizes.stdoutPipeSize ?? 0;
-  const readBuffer = stdoutBytes > 64 * 1024 ? Buffer.allocUnsafe(Math.min(stdoutBytes, 1024 * 1024)) : undefined;
+  const readBuffer = stdoutBytes > 64 * 1024 ? Buffer.allocUnsafe(Math.min(stdoutBytes, 256 * 1024)) : undefined;
   return {
     name: 'native',
     spawn(options: CgiSpawnOptions): Promise<CgiProcess> {

@@ -10,6 +10,8 @@ import { createWarmSpawner } from './warm-python.js';
 let fallbackReported = false;
 
 const KiB = 1024;
+/** The largest stdout pipe asked for: see {@link pipeSizesFor}. */
+const STDOUT_PIPE_MAX = 256 * KiB;
 
 function procNumber(path: string): number | undefined {
   try {
@@ -23,23 +25,24 @@ function procNumber(path: string): number | undefined {
 /**
  * The stdin and stdout pipe sizes for the native spawner. Measured in `npm run bench` (this
  * machine): with a 1 MiB stdin pipe a 50 MiB upload ran at 807 against 638 MB/s and the
- * full-duplex echo at 457 against 329; a 1 MiB stdout pipe read 1 MiB at a time took a 100 MiB
- * response from 148 to 83 ms of the server's CPU (a large stdout pipe alone, read 64 KiB at a
- * time, did not help). Pipe pages count against a per-user budget
- * (`/proc/sys/fs/pipe-user-pages-soft`, 64 MiB by default) past which every new pipe of that
- * user gets two pages: root is exempt and gets up to `pipe-max-size` (1 MiB) for each; any
- * other user sizes that keep `maxConcurrent` scripts' two pipes within a quarter of the
- * budget, or the default.
+ * full-duplex echo at 457 against 329. A stdout pipe read a pipe-full at a time took a 100 MiB
+ * response from 148 to 72-85 ms of the server's CPU with 1 MiB, 78-80 with 256 KiB (a large
+ * stdout pipe read 64 KiB at a time did not help); stdout stays at 256 KiB, since a paused
+ * response holds a few reads in memory and its pipe in the kernel. Pipe pages count against a
+ * per-user budget (`/proc/sys/fs/pipe-user-pages-soft`, 64 MiB by default) past which every new
+ * pipe of that user gets two pages: root is exempt and gets up to `pipe-max-size` (1 MiB); any
+ * other user sizes that keep `maxConcurrent` scripts' two pipes within a quarter of the budget,
+ * or the default.
  */
 export function pipeSizesFor(maxConcurrent: number, system: PipeSystem = pipeSystem()): NativePipeSizes {
   const max = Math.min(1024 * KiB, system.maxBytes ?? 1024 * KiB);
-  if (system.root || system.softPages === 0) return { pipeSize: max, stdoutPipeSize: max };
+  if (system.root || system.softPages === 0) return { pipeSize: max, stdoutPipeSize: Math.min(max, STDOUT_PIPE_MAX) };
   if (system.softPages === undefined) return {};
   const scripts = Number.isFinite(maxConcurrent) ? maxConcurrent : 1024;
   const fair = (system.softPages * 4 * KiB) / 4 / scripts / 2;
   let size = 64 * KiB;
   while (size * 2 <= Math.min(fair, max)) size *= 2;
-  return size > 64 * KiB ? { pipeSize: size, stdoutPipeSize: size } : {};
+  return size > 64 * KiB ? { pipeSize: size, stdoutPipeSize: Math.min(size, STDOUT_PIPE_MAX) } : {};
 }
 
 /** What {@link pipeSizesFor} depends on: this process's privilege and the kernel's pipe limits. */
