@@ -1,5 +1,6 @@
-// The native spawner's stdout: a pipe as large as the per-user budget allows, read as much at a
-// time into one buffer every stdout of the server shares. Through the CLI, on real scripts.
+// The native spawner's stdout: a pipe as large as the per-user budget allows (at most 256 KiB),
+// read as much at a time into one buffer every stdout of the server shares. Through the CLI, on
+// real scripts.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';

@@ -18,9 +18,9 @@ _MAIN_KEYS = list(globals())  # the first statement: what a fresh __main__ holds
 # Each request's stdin/stdout/stderr arrive as three connections to the zygote's Unix socket,
 # each starting with the 32-hex-digit request id and the stream number (0, 1, 2). On stdin the
 # request itself follows (8 hex digits of length, then name, zip flag, argv0, executable, cwd,
-# argc, argv and the environment's key=value items, NUL-separated), then the script's input: only the forked child reads it, so no request's
-# environment (cookies, credentials) is ever in the zygote's memory, which every later child
-# inherits. What decides the child's limits and user arrives only on fd 3, which no script holds.
+# argc, argv and the environment's key=value items, NUL-separated), then the script's input:
+# only the forked child reads it, so no request's environment (cookies, credentials) is ever in
+# the zygote's memory, which every later child inherits. What decides the child's limits and user arrives only on fd 3, which no script holds.
 import sys
 
 _BASELINE = frozenset(sys.modules)  # what a cold interpreter has imported before the script runs
@@ -98,7 +98,8 @@ _PRCTL = _LIBC.prctl  # looked up here, once: a child's lookup would build objec
 _PR_SET_NAME = 15
 _PR_SET_DUMPABLE = 4
 # Past the highest descriptor the zygote can open (its soft limit, which it never changes).
-_MAX_FD = os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 3 else 65536
+_OPEN_MAX = os.sysconf("SC_OPEN_MAX")
+_MAX_FD = _OPEN_MAX if _OPEN_MAX > 3 else 65536
 
 
 def _working_close_range():

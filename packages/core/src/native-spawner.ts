@@ -19,6 +19,12 @@ export type NativeSpawnerLoad =
   | { readonly spawner: CgiSpawner; readonly reason?: undefined; readonly message?: undefined }
   | { readonly spawner?: undefined; readonly reason: NativeUnavailableReason; readonly message: string };
 
+/**
+ * The most a script's stdout is read at a time (and so the largest stdout pipe worth asking for):
+ * a response paused by a slow client holds a read or two in memory at each stage it passes.
+ */
+export const STDOUT_READ_MAX = 256 * 1024;
+
 /** Pipe buffer sizes for {@link createNativeSpawner}; each best effort, the kernel's 64 KiB by default. */
 export interface NativePipeSizes {
   /** Bytes of pipe buffer for a script's stdin (faster uploads). */
@@ -173,10 +179,9 @@ function requireAddon(): NativeAddon {
  */
 export function createNativeSpawner(addon: NativeAddon = requireAddon(), sizes: NativePipeSizes = {}): CgiSpawner {
   if (!addon.status.usable) throw unavailable(addon.status.message);
-  // Only past the default (Node's own reads take 64 KiB), and at most 256 KiB: a response paused
-  // by a slow client holds a read or two in memory at each stage it passes.
+  // Only past the default: Node's own reads take 64 KiB.
   const stdoutBytes = sizes.stdoutPipeSize ?? 0;
-  const readBuffer = stdoutBytes > 64 * 1024 ? Buffer.allocUnsafe(Math.min(stdoutBytes, 256 * 1024)) : undefined;
+  const readBuffer = stdoutBytes > 64 * 1024 ? Buffer.allocUnsafe(Math.min(stdoutBytes, STDOUT_READ_MAX)) : undefined;
   return {
     name: 'native',
     spawn(options: CgiSpawnOptions): Promise<CgiProcess> {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createChildProcessSpawner } from './child-process-spawner.js';
 import { warnAboutInheritedDescriptors } from './descriptors.js';
-import { loadNativeSpawner, type NativePipeSizes } from './native-spawner.js';
+import { loadNativeSpawner, type NativePipeSizes, STDOUT_READ_MAX } from './native-spawner.js';
 import { CgiOptionError } from './option-checks.js';
 import type { CgiConfig } from './options.js';
 import type { CgiSpawner } from './spawner.js';
@@ -10,8 +10,6 @@ import { createWarmSpawner } from './warm-python.js';
 let fallbackReported = false;
 
 const KiB = 1024;
-/** The largest stdout pipe asked for: see {@link pipeSizesFor}. */
-const STDOUT_PIPE_MAX = 256 * KiB;
 
 function procNumber(path: string): number | undefined {
   try {
@@ -36,13 +34,18 @@ function procNumber(path: string): number | undefined {
  */
 export function pipeSizesFor(maxConcurrent: number, system: PipeSystem = pipeSystem()): NativePipeSizes {
   const max = Math.min(1024 * KiB, system.maxBytes ?? 1024 * KiB);
-  if (system.root || system.softPages === 0) return { pipeSize: max, stdoutPipeSize: Math.min(max, STDOUT_PIPE_MAX) };
+  if (system.root || system.softPages === 0) return bothPipes(max);
   if (system.softPages === undefined) return {};
   const scripts = Number.isFinite(maxConcurrent) ? maxConcurrent : 1024;
   const fair = (system.softPages * 4 * KiB) / 4 / scripts / 2;
   let size = 64 * KiB;
   while (size * 2 <= Math.min(fair, max)) size *= 2;
-  return size > 64 * KiB ? { pipeSize: size, stdoutPipeSize: Math.min(size, STDOUT_PIPE_MAX) } : {};
+  return size > 64 * KiB ? bothPipes(size) : {};
+}
+
+/** `size` for stdin; for stdout as much, up to what is read of it at a time. */
+function bothPipes(size: number): NativePipeSizes {
+  return { pipeSize: size, stdoutPipeSize: Math.min(size, STDOUT_READ_MAX) };
 }
 
 /** What {@link pipeSizesFor} depends on: this process's privilege and the kernel's pipe limits. */

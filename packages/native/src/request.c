@@ -219,8 +219,9 @@ static int read_credentials_and_pipes(napi_env env, napi_value object, struct cg
   }
   req->uid = (uid_t)uid;
   req->gid = (gid_t)gid;
-  req->pipe_size = set_pipe_size ? pipe_bytes(pipe_size) : 0;
-  req->stdout_pipe_size = set_stdout_pipe_size ? pipe_bytes(stdout_pipe_size) : 0;
+  /* Left unset, a size stays 0: the kernel's default. */
+  req->pipe_size = pipe_bytes(pipe_size);
+  req->stdout_pipe_size = pipe_bytes(stdout_pipe_size);
   return 0;
 }
 
