@@ -72,7 +72,7 @@ const spawner: CgiSpawner = {
   async close() {},
 };
 
-function start(options: { timeout?: number; killGrace?: number } = {}): void {
+function start(options: { timeout?: number; killGrace?: number; maxConcurrent?: number } = {}): void {
   gateway = createCgiGateway({
     root,
     spawner,
@@ -193,6 +193,36 @@ describe('ScriptRun (a fake process, fake timers)', () => {
     expect(await result).toMatchObject({ kind: 'local-redirect', location: '/elsewhere' });
     request.controller.abort();
     expect(process.signals).toEqual(['SIGTERM']);
+  });
+
+  it('a redirect hop that starts after the previous hop ended takes the slot again, under the cap, and frees it once', async () => {
+    start({ maxConcurrent: 1 });
+    const first = await begin();
+    first.process.print('Location: /x.sh\n\n');
+    const redirect = await first.result;
+    if (redirect?.kind !== 'local-redirect') throw new Error(`expected a local redirect, got ${redirect?.kind}`);
+    first.process.end();
+    first.process.exitWith(0);
+    await until(() => expect(gateway.running).toBe(0));
+    const hop = () => gateway.run(localRequest({ target: '/x.sh', id: 'r2', chain: redirect.chain }));
+    // Another request took the freed slot meanwhile: the hop counts, so it is refused.
+    const other = await begin();
+    await expect(hop()).rejects.toMatchObject({ code: 'ERR_CGI_BUSY', status: 503 });
+    other.process.print('Status: 204\n\n');
+    await other.result;
+    other.process.end();
+    other.process.exitWith(0);
+    await until(() => expect(gateway.running).toBe(0));
+    // With the slot free, the hop takes it, and gives it back exactly once.
+    const result = hop();
+    await until(() => expect(gateway.running).toBe(1));
+    const second = processes.at(-1) as FakeProcess;
+    second.print('Status: 204\n\n');
+    await result;
+    second.end();
+    second.exitWith(0);
+    await until(() => expect(events.filter((e) => e.type === 'end' && e.status === 204)).toHaveLength(2));
+    expect(gateway.running).toBe(0);
   });
 
   it('stdout ends before the header block: 502 naming the exit status', async () => {

@@ -7,15 +7,25 @@ import type { CgiProcess } from './spawner.js';
  * chain still counts once, so a redirect loop cannot multiply the slots it holds.
  */
 export class CgiSlot {
-  #holders = 1;
+  #holders = 0;
+  readonly #take: () => void;
   readonly #free: () => void;
 
-  constructor(free: () => void) {
+  /** @throws CgiError `ERR_CGI_BUSY` when `take` finds every slot taken. */
+  constructor(take: () => void, free: () => void) {
+    this.#take = take;
     this.#free = free;
+    this.share();
   }
 
-  /** Another hop of the chain holds the slot too. */
+  /**
+   * Another hop of the chain holds the slot too. If every earlier hop has already ended (its
+   * script exited while the next URL was being resolved), the slot was freed: it is taken
+   * again, under the same cap, instead of being freed a second time later.
+   * @throws CgiError `ERR_CGI_BUSY` when the slot must be taken again and every slot is taken.
+   */
   share(): this {
+    if (this.#holders === 0) this.#take();
     this.#holders++;
     return this;
   }
@@ -65,12 +75,19 @@ export class CgiProcessPool {
    */
   acquire(chain: CgiSlot | undefined): CgiSlot {
     if (chain !== undefined) return chain.share();
+    return new CgiSlot(this.#take, this.#free);
+  }
+
+  readonly #take = (): void => {
     if (this.#slots >= this.#max) {
       throw new CgiError('ERR_CGI_BUSY', `refused: ${this.#max} scripts already running (maxConcurrent)`);
     }
     this.#slots++;
-    return new CgiSlot(() => this.#slots--);
-  }
+  };
+
+  readonly #free = (): void => {
+    this.#slots--;
+  };
 
   add(member: CgiPoolMember): void {
     this.#members.add(member);
