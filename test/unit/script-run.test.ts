@@ -8,6 +8,7 @@ import {
   type CgiExit,
   type CgiGateway,
   type CgiProcess,
+  type CgiRedirectChain,
   type CgiRequest,
   type CgiSpawner,
   createCgiGateway,
@@ -62,9 +63,12 @@ let processes: FakeProcess[];
 let events: CgiEvent[];
 let logger: MemoryLogger;
 let gateway: CgiGateway;
+/** Set to make the next spawns fail. */
+let spawnFailure: Error | undefined;
 const spawner: CgiSpawner = {
   name: 'fake',
   async spawn() {
+    if (spawnFailure !== undefined) throw spawnFailure;
     const process = new FakeProcess();
     processes.push(process);
     return process;
@@ -100,6 +104,28 @@ async function begin(method = 'GET') {
   return { request, result, process: processes.at(-1) as FakeProcess };
 }
 
+/** A first hop that answers with a local redirect; `ended`: its script then exits and its run ends. */
+async function redirectChain({ ended }: { ended: boolean }): Promise<CgiRedirectChain> {
+  const first = await begin();
+  first.process.print('Location: /x.sh\n\n');
+  const redirect = await first.result;
+  if (redirect?.kind !== 'local-redirect') throw new Error(`expected a local redirect, got ${redirect?.kind}`);
+  if (ended) {
+    first.process.end();
+    first.process.exitWith(0);
+    await until(() => expect(gateway.running).toBe(0));
+  }
+  return redirect.chain;
+}
+
+/** The script of a started run answers 204 and exits. */
+async function answer(process: FakeProcess, result: Promise<unknown>): Promise<void> {
+  process.print('Status: 204\n\n');
+  await result;
+  process.end();
+  process.exitWith(0);
+}
+
 function collect(body: Readable): Promise<{ text: string; error: Error | undefined }> {
   return new Promise((resolve) => {
     let text = '';
@@ -130,6 +156,7 @@ async function until(check: () => void): Promise<void> {
 }
 
 beforeEach(() => {
+  spawnFailure = undefined;
   processes = [];
   events = [];
   logger = new MemoryLogger();
@@ -197,32 +224,57 @@ describe('ScriptRun (a fake process, fake timers)', () => {
 
   it('a redirect hop that starts after the previous hop ended takes the slot again, under the cap, and frees it once', async () => {
     start({ maxConcurrent: 1 });
-    const first = await begin();
-    first.process.print('Location: /x.sh\n\n');
-    const redirect = await first.result;
-    if (redirect?.kind !== 'local-redirect') throw new Error(`expected a local redirect, got ${redirect?.kind}`);
-    first.process.end();
-    first.process.exitWith(0);
-    await until(() => expect(gateway.running).toBe(0));
-    const hop = () => gateway.run(localRequest({ target: '/x.sh', id: 'r2', chain: redirect.chain }));
+    const chain = await redirectChain({ ended: true });
+    const hop = () => gateway.run(localRequest({ target: '/x.sh', id: 'r2', chain }));
     // Another request took the freed slot meanwhile: the hop counts, so it is refused.
     const other = await begin();
-    await expect(hop()).rejects.toMatchObject({ code: 'ERR_CGI_BUSY', status: 503 });
-    other.process.print('Status: 204\n\n');
-    await other.result;
-    other.process.end();
-    other.process.exitWith(0);
+    hop().catch(() => {});
+    await until(() => expect(events.at(-1)).toMatchObject({ type: 'end', status: 503, errorCode: 'ERR_CGI_BUSY' }));
+    expect(processes).toHaveLength(2);
+    await answer(other.process, other.result);
     await until(() => expect(gateway.running).toBe(0));
     // With the slot free, the hop takes it, and gives it back exactly once.
     const result = hop();
     await until(() => expect(gateway.running).toBe(1));
-    const second = processes.at(-1) as FakeProcess;
-    second.print('Status: 204\n\n');
-    await result;
-    second.end();
-    second.exitWith(0);
+    await answer(processes.at(-1) as FakeProcess, result);
     await until(() => expect(events.filter((e) => e.type === 'end' && e.status === 204)).toHaveLength(2));
     expect(gateway.running).toBe(0);
+  });
+
+  it('a chain that re-enters another gateway counts against that gateway, not the first', async () => {
+    start({ maxConcurrent: 1 });
+    const other = createCgiGateway({ root, spawner, logger, maxConcurrent: 1 });
+    // The first hop still runs, holding the first gateway's only slot.
+    const chain = await redirectChain({ ended: false });
+    const result = other.run(localRequest({ target: '/x.sh', id: 'r2', chain }));
+    await until(() => expect(processes).toHaveLength(2));
+    expect({ first: gateway.running, other: other.running }).toEqual({ first: 1, other: 1 });
+    await answer(processes[1] as FakeProcess, result);
+    (processes[0] as FakeProcess).end();
+    (processes[0] as FakeProcess).exitWith(0);
+    await until(() => expect({ first: gateway.running, other: other.running }).toEqual({ first: 0, other: 0 }));
+  });
+
+  it('a hop whose spawn fails, or whose client left, gives back what it took', async () => {
+    start({ maxConcurrent: 1 });
+    const chain = await redirectChain({ ended: true });
+    const gone = new AbortController();
+    gone.abort();
+    await expect(gateway.run(localRequest({ target: '/x.sh', chain, signal: gone.signal }))).rejects.toMatchObject({
+      code: 'ERR_CGI_CLIENT_GONE',
+    });
+    expect(gateway.running).toBe(0);
+    spawnFailure = new Error('spawn failed');
+    await expect(gateway.run(localRequest({ target: '/x.sh', chain }))).rejects.toMatchObject({
+      code: 'ERR_CGI_SPAWN',
+    });
+    expect(gateway.running).toBe(0);
+    // Nothing was freed twice: the slot is still there to take, once.
+    spawnFailure = undefined;
+    const other = await begin();
+    expect(gateway.running).toBe(1);
+    await answer(other.process, other.result);
+    await until(() => expect(gateway.running).toBe(0));
   });
 
   it('stdout ends before the header block: 502 naming the exit status', async () => {

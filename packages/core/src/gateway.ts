@@ -27,7 +27,7 @@ export interface CgiGateway {
   readonly config: CgiConfig;
   /** The spawner scripts are started with (`native`, `child_process`...). */
   readonly spawner: CgiSpawner;
-  /** Slots taken now (a local-redirect chain counts once). */
+  /** Slots taken now (the overlapping hops of a local-redirect chain count once). */
   readonly running: number;
   /**
    * Runs the script a request names.

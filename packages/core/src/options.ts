@@ -184,9 +184,10 @@ export const CGI_OPTIONS = {
     default: '`2000`',
     resolve: (value) => amount('killGrace', value, 2_000, { min: 0, unit: 'milliseconds' }),
   }),
-  /** Scripts (local-redirect chains count once) running at once per gateway; more are answered 503. Default `64`. */
+  /** Scripts running at once per gateway (the overlapping hops of a local-redirect chain count once); more are answered 503. Default `64`. */
   maxConcurrent: option<number, number>({
-    summary: 'scripts running at once (a local-redirect chain counts once); more get 503 with `Retry-After: 1`',
+    summary:
+      'scripts running at once (the overlapping hops of a local-redirect chain count once); more get 503 with `Retry-After: 1`',
     default: '`64`',
     resolve: (value) => amount('maxConcurrent', value, 64, { infinite: true, unit: 'scripts' }),
   }),

@@ -8,14 +8,21 @@ import type { CgiProcess } from './spawner.js';
  */
 export class CgiSlot {
   #holders = 0;
+  readonly #owner: object;
   readonly #take: () => void;
   readonly #free: () => void;
 
   /** @throws CgiError `ERR_CGI_BUSY` when `take` finds every slot taken. */
-  constructor(take: () => void, free: () => void) {
+  constructor(owner: object, take: () => void, free: () => void) {
+    this.#owner = owner;
     this.#take = take;
     this.#free = free;
     this.share();
+  }
+
+  /** Does this slot count against `owner`'s cap? (A chain may re-enter another gateway.) */
+  belongsTo(owner: object): boolean {
+    return this.#owner === owner;
   }
 
   /**
@@ -70,12 +77,13 @@ export class CgiProcessPool {
   }
 
   /**
-   * Takes a slot, or shares the one a local-redirect chain already holds.
+   * Takes a slot, or shares the one a local-redirect chain holds in this pool (a chain that
+   * re-enters another gateway takes a slot there: each gateway's cap counts its own scripts).
    * @throws CgiError `ERR_CGI_BUSY` (503) when every slot is taken.
    */
   acquire(chain: CgiSlot | undefined): CgiSlot {
-    if (chain !== undefined) return chain.share();
-    return new CgiSlot(this.#take, this.#free);
+    if (chain?.belongsTo(this)) return chain.share();
+    return new CgiSlot(this, this.#take, this.#free);
   }
 
   readonly #take = (): void => {

@@ -49,7 +49,7 @@ export interface CgiRequest {
 export interface CgiRedirectChain {
   /** Local redirects so far (1 for the first re-entry). */
   readonly hops: number;
-  /** The slot the chain's first script took. */
+  /** The slot of the hop that redirected: the next hop in the same gateway shares it. */
   readonly slot: CgiSlot;
 }
 
