@@ -65,9 +65,14 @@ let logger: MemoryLogger;
 let gateway: CgiGateway;
 /** Set to make the next spawns fail. */
 let spawnFailure: Error | undefined;
+/** Set to hold the next spawns until it settles; `spawnCalls` counts the calls. */
+let spawnGate: Promise<void> | undefined;
+let spawnCalls = 0;
 const spawner: CgiSpawner = {
   name: 'fake',
   async spawn() {
+    spawnCalls++;
+    await spawnGate;
     if (spawnFailure !== undefined) throw spawnFailure;
     const process = new FakeProcess();
     processes.push(process);
@@ -157,6 +162,8 @@ async function until(check: () => void): Promise<void> {
 
 beforeEach(() => {
   spawnFailure = undefined;
+  spawnGate = undefined;
+  spawnCalls = 0;
   processes = [];
   events = [];
   logger = new MemoryLogger();
@@ -275,6 +282,49 @@ describe('ScriptRun (a fake process, fake timers)', () => {
     expect(gateway.running).toBe(1);
     await answer(other.process, other.result);
     await until(() => expect(gateway.running).toBe(0));
+  });
+
+  it('close() waits for a spawn in flight, kills the script it starts, and refuses new requests', async () => {
+    start();
+    let open = () => {};
+    spawnGate = new Promise((resolve) => {
+      open = resolve;
+    });
+    gateway.run(requestFor()).catch(() => {});
+    await until(() => expect(spawnCalls).toBe(1));
+    let closed = false;
+    const closing = gateway.close().then(() => {
+      closed = true;
+    });
+    open();
+    await until(() => expect(processes).toHaveLength(1));
+    const process = processes[0] as FakeProcess;
+    await until(() => expect(process.signals).toEqual(['SIGTERM']));
+    expect(closed).toBe(false);
+    process.alive = false;
+    process.end();
+    process.exitWith(null, 'SIGTERM');
+    await closing;
+    await expect(gateway.run(requestFor())).rejects.toMatchObject({ code: 'ERR_CGI_BUSY', status: 503 });
+    expect(spawnCalls).toBe(1);
+  });
+
+  it('close() while a chunked body is still being read: the script never starts (503)', async () => {
+    start();
+    const body = new PassThrough();
+    const request = localRequest({
+      target: '/x.sh',
+      method: 'POST',
+      rawHeaders: ['Host', 'localhost', 'Transfer-Encoding', 'chunked'],
+      body,
+    });
+    const result = gateway.run(request);
+    result.catch(() => {});
+    body.write('half');
+    await gateway.close();
+    body.end(' of it');
+    await expect(result).rejects.toMatchObject({ code: 'ERR_CGI_BUSY', status: 503 });
+    expect(spawnCalls).toBe(0);
   });
 
   it('stdout ends before the header block: 502 naming the exit status', async () => {

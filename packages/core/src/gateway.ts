@@ -40,7 +40,10 @@ export interface CgiGateway {
    * handler with nowhere to fall through), so that `onEvent` sees every request.
    */
   report(request: CgiRequest, status: number, errorCode?: string): void;
-  /** Kills every running script (whole process groups) and resolves when all have exited. */
+  /**
+   * Refuses new scripts (503), kills every running script (whole process groups), one whose
+   * spawn was in flight included, and resolves when all have exited.
+   */
   close(): Promise<void>;
 }
 
@@ -153,10 +156,12 @@ async function execute(
       throw new CgiError('ERR_CGI_CLIENT_GONE', 'client left before the script started; not run');
     }
     reconfine(match, config);
+    // close() may have begun while the body was read.
+    engine.pool.assertOpen();
     const env = createCgiEnv(request, match, config, headers, body);
     client = env.REMOTE_ADDR as string;
     pathEnv = env.PATH;
-    process = await spawn({ ...engine, config }, match, args, env);
+    process = await engine.pool.spawning(spawn({ ...engine, config }, match, args, env));
   } catch (error) {
     body?.discard();
     slot.release();

@@ -63,6 +63,9 @@ export class CgiProcessPool {
   /** The newest process started under each pid: a pending SIGKILL never reaches a pid reused since. */
   readonly #byPid = new Map<number, CgiProcess>();
   readonly #pendingKills = new Map<CgiProcess, Promise<void>>();
+  /** Spawns in flight (settled, never rejecting), for `close()`. */
+  readonly #spawns = new Set<Promise<void>>();
+  #closed = false;
   readonly #max: number;
   readonly #killGrace: number;
 
@@ -87,6 +90,7 @@ export class CgiProcessPool {
   }
 
   readonly #take = (): void => {
+    this.assertOpen();
     if (this.#slots >= this.#max) {
       throw new CgiError('ERR_CGI_BUSY', `refused: ${this.#max} scripts already running (maxConcurrent)`);
     }
@@ -97,6 +101,25 @@ export class CgiProcessPool {
     this.#slots--;
   };
 
+  /**
+   * Refuses what would start a script once `close()` has begun.
+   * @throws CgiError `ERR_CGI_BUSY` (503) when the gateway is closing.
+   */
+  assertOpen(): void {
+    if (this.#closed) throw new CgiError('ERR_CGI_BUSY', 'refused: the gateway is shutting down');
+  }
+
+  /** Tracks a spawn in flight: `close()` waits for it, and for the run it starts. */
+  spawning<T>(spawn: Promise<T>): Promise<T> {
+    const tracked = spawn.then(
+      () => {},
+      () => {},
+    );
+    this.#spawns.add(tracked);
+    void tracked.then(() => this.#spawns.delete(tracked));
+    return spawn;
+  }
+
   add(member: CgiPoolMember): void {
     this.#members.add(member);
     this.#byPid.set(member.process.pid, member.process);
@@ -104,6 +127,8 @@ export class CgiProcessPool {
       this.#members.delete(member);
       if (!this.#pendingKills.has(member.process)) this.#forget(member.process);
     });
+    // Spawned while close() ran: killed at once, and close() waits for it like the others.
+    if (this.#closed) member.kill();
   }
 
   /** SIGTERM to the whole group now, SIGKILL after `killGrace` (whatever ignored SIGTERM). */
@@ -125,11 +150,20 @@ export class CgiProcessPool {
     if (this.#byPid.get(process.pid) === process) this.#byPid.delete(process.pid);
   }
 
-  /** Kills every running script's group and resolves when all runs ended and every live group got its SIGKILL. */
+  /**
+   * Refuses new scripts, kills every running script's group (and any whose spawn was in flight)
+   * and resolves when all runs ended and every live group got its SIGKILL.
+   */
   async close(): Promise<void> {
-    const members = [...this.#members];
-    for (const member of members) member.kill();
-    await Promise.all(members.map((member) => member.done));
+    this.#closed = true;
+    while (this.#spawns.size > 0 || this.#members.size > 0) {
+      await Promise.all(this.#spawns);
+      // A spawn's run is added in the continuation of its await: past this turn, it is a member.
+      await new Promise((resolve) => setImmediate(resolve));
+      const members = [...this.#members];
+      for (const member of members) member.kill();
+      await Promise.all(members.map((member) => member.done));
+    }
     const pending = [...this.#pendingKills].filter(([process]) => process.groupAlive());
     await Promise.all(pending.map(([, done]) => done));
   }
