@@ -290,7 +290,8 @@ describe('ScriptRun (a fake process, fake timers)', () => {
     spawnGate = new Promise((resolve) => {
       open = resolve;
     });
-    gateway.run(requestFor()).catch(() => {});
+    const inFlight = gateway.run(requestFor());
+    inFlight.catch(() => {});
     await until(() => expect(spawnCalls).toBe(1));
     let closed = false;
     const closing = gateway.close().then(() => {
@@ -305,8 +306,41 @@ describe('ScriptRun (a fake process, fake timers)', () => {
     process.end();
     process.exitWith(null, 'SIGTERM');
     await closing;
+    // Refused, not blamed on the script (a 502 "killed by SIGTERM").
+    await expect(inFlight).rejects.toMatchObject({ code: 'ERR_CGI_BUSY', status: 503 });
     await expect(gateway.run(requestFor())).rejects.toMatchObject({ code: 'ERR_CGI_BUSY', status: 503 });
     expect(spawnCalls).toBe(1);
+  });
+
+  it('close() does not wait past killGrace for a spawn that never settles', async () => {
+    start();
+    spawnGate = new Promise(() => {});
+    gateway.run(requestFor()).catch(() => {});
+    await until(() => expect(spawnCalls).toBe(1));
+    let closed = false;
+    void gateway.close().then(() => {
+      closed = true;
+    });
+    await vi.advanceTimersByTimeAsync(199);
+    expect(closed).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await until(() => expect(closed).toBe(true));
+  });
+
+  it('close() while a response streams aborts it: a killed script must not look complete', async () => {
+    start();
+    const { result, process } = await begin();
+    process.print('Content-Type: text/plain\n\npart');
+    const reply = await result;
+    if (reply?.kind !== 'document' || reply.body === null) throw new Error('expected a document with a body');
+    const received = collect(reply.body);
+    const closing = gateway.close();
+    await until(() => expect(process.signals).toEqual(['SIGTERM']));
+    process.alive = false;
+    process.end();
+    process.exitWith(null, 'SIGTERM');
+    await closing;
+    expect((await received).error).toMatchObject({ code: 'ERR_CGI_BUSY' });
   });
 
   it('close() while a chunked body is still being read: the script never starts (503)', async () => {

@@ -52,7 +52,11 @@ export const CGI_ERRORS = {
     status: 502,
     when: 'body shorter than its `Content-Length` (connection aborted), or longer (cut at the declared length)',
   },
-  ERR_CGI_BUSY: { status: 503, when: '`maxConcurrent` reached', headers: { 'Retry-After': '1' } },
+  ERR_CGI_BUSY: {
+    status: 503,
+    when: '`maxConcurrent` reached, or the gateway is shutting down (`close()`)',
+    headers: { 'Retry-After': '1' },
+  },
   ERR_CGI_SPOOL_FULL: {
     status: 503,
     when: 'spooling a chunked body would pass `spoolBudget`',

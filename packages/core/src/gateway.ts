@@ -167,6 +167,7 @@ async function execute(
     slot.release();
     failEarly(engine, request, start, error, match.scriptName);
   }
+  // No await from the spawn to start(): close() counts on a settled spawn's run being in the pool.
   const runStart = { request, match, process, spawner: engine.spawner.name, body, slot, client, pathEnv, start };
   return new ScriptRun({ ...engine, config }, runStart).start();
 }

@@ -156,10 +156,13 @@ export class CgiProcessPool {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#spawns.size > 0 || this.#members.size > 0) {
-      await Promise.all(this.#spawns);
-      // A spawn's run is added in the continuation of its await: past this turn, it is a member.
-      await new Promise((resolve) => setImmediate(resolve));
+    // Bounded: a custom spawner that never settles must not hold the shutdown (a spawn that
+    // settles later is still killed by add()).
+    await within(Promise.all(this.#spawns), this.#killGrace);
+    // A spawn's run is added in the continuation of its await (execute() starts the run with
+    // no await in between): past this turn, it is a member.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.#members.size > 0) {
       const members = [...this.#members];
       for (const member of members) member.kill();
       await Promise.all(members.map((member) => member.done));
@@ -167,4 +170,14 @@ export class CgiProcessPool {
     const pending = [...this.#pendingKills].filter(([process]) => process.groupAlive());
     await Promise.all(pending.map(([, done]) => done));
   }
+}
+
+/** Settles when `promise` does or `ms` have passed, whichever is first, leaving no timer behind. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([promise, timeout]);
+  clearTimeout(timer);
 }

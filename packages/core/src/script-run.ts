@@ -370,8 +370,13 @@ export class ScriptRun {
     this.fail(new CgiError('ERR_CGI_CLIENT_GONE', 'client disconnected; script killed'), 'info');
   };
 
-  /** Kills the run (the pool's shutdown). */
+  /**
+   * The pool's shutdown: ends the run as refused (503 before the headers; after them the
+   * response is aborted, never made to look complete) and kills its group now, even if the
+   * run had already failed and was giving its script `killGrace`.
+   */
   kill(): void {
+    this.fail(new CgiError('ERR_CGI_BUSY', 'the gateway is shutting down; script killed'), 'info');
     this.#kill();
   }
 
