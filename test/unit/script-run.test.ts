@@ -327,6 +327,27 @@ describe('ScriptRun (a fake process, fake timers)', () => {
     await until(() => expect(closed).toBe(true));
   });
 
+  it('close() ends a response a stalled client stopped reading, even with no timeout', async () => {
+    start({ timeout: Number.POSITIVE_INFINITY });
+    const { result, process } = await begin();
+    process.print('Content-Type: text/plain\n\n');
+    const reply = await result;
+    if (reply?.kind !== 'document' || reply.body === null) throw new Error('expected a document with a body');
+    // Nobody reads the body: the output backs up until the run pauses the script's stdout.
+    for (let i = 0; i < 64; i++) process.print('x'.repeat(64 * 1024));
+    await until(() => expect(process.stdout.isPaused()).toBe(true));
+    let closed = false;
+    const closing = gateway.close().then(() => {
+      closed = true;
+    });
+    await until(() => expect(process.signals).toEqual(['SIGTERM']));
+    process.alive = false;
+    process.end();
+    process.exitWith(null, 'SIGTERM');
+    await until(() => expect(closed).toBe(true));
+    await closing;
+  });
+
   it('close() while a response streams aborts it: a killed script must not look complete', async () => {
     start();
     const { result, process } = await begin();
