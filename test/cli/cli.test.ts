@@ -136,6 +136,19 @@ describe('cgibridge serve', () => {
     expect(cli.output()).toMatch(new RegExp(`${signal}: stopping`));
   });
 
+  it('on SIGTERM aborts a response still streaming: a killed script never looks complete', async () => {
+    const cli = await startCli([root.root]);
+    const file = join(root.scratch, 'streaming-at-shutdown');
+    // Headers and a first line, then the script waits: no Content-Length, so only an aborted
+    // connection tells the client the body is not all there.
+    const reply = request(`${cli.url}sleep-after-headers.sh?${file}`);
+    reply.catch(() => {});
+    await readPids(file);
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    await expect(reply).rejects.toThrow();
+  });
+
   it('gives scripts only stdin, stdout and stderr, even when it inherited other descriptors', async () => {
     // fd 40 and 41 are inherited without close-on-exec, as from a careless parent process
     // (Node itself marks 3 to 16 close-on-exec at start, but nothing above).
