@@ -176,7 +176,7 @@ export class ScriptRun {
       rest = parsed.rest;
       head = parseCgiHeaders(parsed.block, this.#nph());
     } catch (error) {
-      this.#stopReadingHead();
+      // fail() stops reading the head: no later output is parsed.
       this.fail(error as CgiError, 'error');
       return;
     }
