@@ -52,7 +52,7 @@ function whenReady(proc, ready, output) {
 
 /**
  * Starts the host `spec` (from resolveHost) with the context `context(spec)` resolves to.
- * @returns `{ name, spec, pid, url(path), rssBytes(), stop() }`, or `{ name, spec, unavailable }` with the reason.
+ * @returns `{ name, spec, pid, url(path), rssBytes(), cpuMs(), stop() }`, or `{ name, spec, unavailable }` with the reason.
  */
 export async function startHost(spec, context) {
   let launch;
@@ -105,6 +105,23 @@ function hostHandle(spec, proc, port) {
         return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1]) * 1024;
       } catch {
         return Number.NaN;
+      }
+    },
+    /**
+     * CPU milliseconds so far: `self` for the host process (every thread), `scripts` for the
+     * children it has reaped (its scripts, unless a zygote of its own starts them); NaN once gone.
+     */
+    cpuMs() {
+      try {
+        const stat = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
+        // From field 3 on (the name may hold spaces): utime, stime, cutime and cstime are 14-17, in 1/100 s.
+        const f = stat
+          .slice(stat.lastIndexOf(')') + 2)
+          .split(' ')
+          .map(Number);
+        return { self: (f[11] + f[12]) * 10, scripts: (f[13] + f[14]) * 10 };
+      } catch {
+        return { self: Number.NaN, scripts: Number.NaN };
       }
     },
     /** SIGTERM, then SIGKILL if the host is still there 5 s later. */

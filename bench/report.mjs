@@ -6,7 +6,10 @@ import { delta, fmt, pct, spread } from './stats.mjs';
 const row = (cells) => `| ${cells.join(' | ')} |`;
 const rule = (n) => row(['---', ...Array.from({ length: n - 1 }, () => '---:')]);
 
-/** One table per request script: c1 and c8 with the floor ratios, latencies, errors. */
+/**
+ * One table per request script: c1 and c8 with the floor ratios, latencies, errors, and at c8
+ * the CPU each request cost the server and its script.
+ */
 export function requestTables(v, scriptKeys) {
   const out = [];
   for (const key of scriptKeys) {
@@ -15,6 +18,7 @@ export function requestTables(v, scriptKeys) {
     out.push(`### ${SCRIPTS[key].label}`, '');
     const head = ['host'];
     for (const c of [1, 8]) head.push(`c${c} req/s`, 'vs floor', 'p50 ms', 'p99 ms');
+    head.push('c8 server CPU µs/req', 'c8 script CPU µs/req');
     out.push(row([...head, 'errors']), rule(head.length + 1));
     for (const { name: n } of hosts) {
       const cells = [n];
@@ -27,6 +31,7 @@ export function requestTables(v, scriptKeys) {
           fmt(v.med(n, `${k} p99`), 2),
         );
       }
+      cells.push(fmt(v.med(n, `${key} c8 cpu`)), fmt(v.med(n, `${key} c8 script cpu`)));
       const errors = [1, 8].flatMap((c) => v.get(n, `${key} c${c} errors`)).reduce((a, b) => a + b, 0);
       out.push(row([...cells, String(errors)]));
     }

@@ -23,8 +23,14 @@ function measureRequests(host, s, generator, push) {
   for (const key of keys) {
     const { path, post } = SCRIPTS[key];
     for (const c of [1, 8]) {
+      const before = host.cpuMs();
       const r = generator.load(host.url(path), c, s.duration, post);
+      const after = host.cpuMs();
       for (const field of ['rps', 'p50', 'p99', 'errors']) push(host.name, `${key} c${c} ${field}`, r[field]);
+      // Where a 2-core machine's time goes: µs of CPU per request, the server's and its scripts'.
+      const requests = r.rps * s.duration;
+      push(host.name, `${key} c${c} cpu`, ((after.self - before.self) * 1000) / requests);
+      push(host.name, `${key} c${c} script cpu`, ((after.scripts - before.scripts) * 1000) / requests);
     }
   }
 }
