@@ -176,6 +176,32 @@ describe('many spawns', () => {
   });
 });
 
+describe('worker threads', () => {
+  it('spawns from worker threads that then exit and unload the addon, on their thread and on the pool', () => {
+    // A pool thread keeps its child stack across the addon's unload and reload; state
+    // that outlived the unloaded code (a thread-exit destructor) crashed this process.
+    const program = `
+      import { Worker } from 'node:worker_threads';
+      const body = (how) => \`
+        import native from '@cgibridge/native';
+        import { closeSync } from 'node:fs';
+        const request = { file: '/bin/true', argv: ['true'], env: [], cwd: '/' };
+        let left = 4;
+        const onExit = (code) => { if (code !== 0) process.exit(1); if (--left === 0) process.exit(0); };
+        const adopt = (child) => { for (const fd of [child.stdin, child.stdout, child.stderr]) closeSync(fd); };
+        for (let i = 0; i < 4; i++) \${how === 'sync' ? 'adopt(native.spawn(request, onExit))' : 'native.spawnAsync(request, onExit).then(adopt)'};\`;
+      const run = (how) => new Promise((resolve, reject) => {
+        const worker = new Worker(body(how), { eval: true, stderr: true });
+        worker.on('exit', resolve);
+        worker.on('error', reject);
+      });
+      const codes = [];
+      for (let i = 0; i < 15; i++) codes.push(await run('sync'), await run('async'));
+      console.log(JSON.stringify(codes));`;
+    expect(inFreshNode(program)).toEqual(Array.from({ length: 30 }, () => 0));
+  });
+});
+
 describe('the addon API', () => {
   it('returns the parent ends as numbers and calls onExit with a signal name', async () => {
     const exit = new Promise<[number | null, string | null]>((resolve) => {

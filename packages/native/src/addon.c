@@ -104,7 +104,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   if (req == NULL) return NULL;
   struct cgb_child child;
   struct cgb_failure failure = {0, NULL};
-  int started = cgb_spawn(req, &child, &failure) == 0;
+  int started = cgb_spawn(req, 0, &child, &failure) == 0;
   if (!started) napi_throw(env, failure_error(env, req, &failure));
   cgb_request_free(req);
   return started ? adopt_child(env, instance, &child, args[1]) : NULL;
@@ -125,7 +125,8 @@ struct spawn_job {
 static void job_execute(napi_env env, void *data) {
   (void)env;
   struct spawn_job *job = data;
-  job->started = cgb_spawn(job->req, &job->child, &job->failure) == 0;
+  /* A pool thread: it keeps its child stack. */
+  job->started = cgb_spawn(job->req, 1, &job->child, &job->failure) == 0;
 }
 
 static void job_settle(napi_env env, struct spawn_job *job) {

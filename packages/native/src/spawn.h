@@ -46,8 +46,12 @@ struct cgb_failure {
   const char *syscall;
 };
 
-/* Starts req; 0 and *child filled, or -1 and *failure filled (nothing left running, no fd left open). */
-int cgb_spawn(const struct cgb_request *req, struct cgb_child *child, struct cgb_failure *failure);
+/*
+ * Starts req; 0 and *child filled, or -1 and *failure filled (nothing left running, no fd left open).
+ * keep_stack: 1 on a thread that lives as long as the process (libuv's pool), which then maps
+ * the child's stack once and keeps it for its next spawn; 0 maps one for this spawn only.
+ */
+int cgb_spawn(const struct cgb_request *req, int keep_stack, struct cgb_child *child, struct cgb_failure *failure);
 
 /* Reaps a child without blocking: 1 with code and signo filled (the unused one -1), 0 while it runs, or -errno. */
 int cgb_reap(int pidfd, int *code, int *signo);
