@@ -2,9 +2,12 @@
 // ("no regression") on the same machine in the same minutes.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const PACKAGES = ['packages/core', 'packages/cli', 'packages/express', 'packages/koa'];
+/** Built with node-gyp, not TypeScript; a ref without it runs with this checkout's addon. */
+const NATIVE = 'packages/native';
 
 function git(repo, args, options = {}) {
   return spawnSync('git', ['-C', repo, ...args], { maxBuffer: 1 << 30, ...options });
@@ -46,9 +49,30 @@ function linkNodeModules(repo, dir, own) {
 }
 
 /**
- * Extracts `ref`'s packages (core, cli, and express/koa where they exist) into `<tmp>/baseline`,
- * compiles them with this repository's TypeScript, and puts a copy of today's bench/host.mjs
- * beside them, so the same harness serves the old code.
+ * Compiles the ref's own addon with this repository's node-gyp (offline, against the headers of
+ * the Node that runs the bench): with today's addon, a change to it would compare with itself.
+ * @throws Error saying why it does not build.
+ */
+function buildAddon(repo, dir, subject) {
+  const nodeGyp = createRequire(join(repo, NATIVE, 'package.json')).resolve('node-gyp/bin/node-gyp.js');
+  const nodedir = join(dirname(process.execPath), '..'); // else node-gyp would download headers
+  const build = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodedir}`], {
+    cwd: join(dir, NATIVE),
+    encoding: 'utf8',
+  });
+  if (build.status !== 0) {
+    const why = `${build.stdout}${build.stderr}`
+      .trim()
+      .split('\n')
+      .find((line) => /error/i.test(line));
+    throw new Error(`${subject}: its native addon does not build${why ? `: ${why}` : ''}`);
+  }
+}
+
+/**
+ * Extracts `ref`'s packages (core, cli, and express/koa/native where they exist) into
+ * `<tmp>/baseline`, compiles them with this repository's TypeScript and node-gyp, and puts a
+ * copy of today's bench/host.mjs beside them, so the same harness serves the old code.
  * @returns `{ dir, commit, subject }`. @throws Error saying why the ref cannot be built.
  */
 export function buildBaseline(repo, ref, tmp) {
@@ -56,7 +80,7 @@ export function buildBaseline(repo, ref, tmp) {
   if (rev.status !== 0) throw new Error(`no commit "${ref}" in this repository`);
   const commit = rev.stdout.trim();
   const subject = git(repo, ['log', '-1', '--format=%h %s', commit], { encoding: 'utf8' }).stdout.trim();
-  const present = [...PACKAGES, 'tsconfig.base.json'].filter(
+  const present = [...PACKAGES, NATIVE, 'tsconfig.base.json'].filter(
     (path) => git(repo, ['cat-file', '-e', `${commit}:${path}`]).status === 0,
   );
   if (!present.includes('packages/core') || !present.includes('packages/cli')) {
@@ -76,9 +100,11 @@ export function buildBaseline(repo, ref, tmp) {
   copyFileSync(new URL('./host.mjs', import.meta.url), join(dir, 'bench', 'host.mjs'));
 
   const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-  const build = spawnSync(process.execPath, [tsc, '--build', ...packages], { cwd: dir, encoding: 'utf8' });
+  const typescript = packages.filter((path) => path !== NATIVE);
+  const build = spawnSync(process.execPath, [tsc, '--build', ...typescript], { cwd: dir, encoding: 'utf8' });
   if (build.status !== 0 || !existsSync(join(dir, 'packages/cli/dist/main.js'))) {
     throw new Error(`${subject} does not compile: ${(build.stdout + build.stderr).trim().split('\n')[0]}`);
   }
+  if (packages.includes(NATIVE)) buildAddon(repo, dir, subject);
   return { dir, commit, subject };
 }

@@ -48,7 +48,7 @@ function header(r) {
     out.push(
       r.baseline.error
         ? `Baseline: not built (${r.baseline.error}).`
-        : `Baseline: ${r.baseline.subject} (${r.baseline.commit}), built in a temporary directory with this tree's TypeScript.`,
+        : `Baseline: ${r.baseline.subject} (${r.baseline.commit}), built in a temporary directory with this tree's TypeScript (and node-gyp for its addon, when it has one).`,
     );
   }
   const missing = r.hosts.filter((h) => h.unavailable);
