@@ -177,9 +177,10 @@ describe('many spawns', () => {
 });
 
 describe('worker threads', () => {
-  it('spawns from worker threads that then exit and unload the addon, on their thread and on the pool', () => {
-    // A pool thread keeps its child stack across the addon's unload and reload; state
-    // that outlived the unloaded code (a thread-exit destructor) crashed this process.
+  it('spawns from worker threads that then exit, on their thread and on the pool, and stays loaded', () => {
+    // Pool threads keep their child stacks in thread-local storage, which an unload would
+    // drop (the stacks orphaned). The main thread never loads the addon here, so only its
+    // -z nodelete link keeps it mapped after each worker's exit.
     const program = `
       import { Worker } from 'node:worker_threads';
       const body = (how) => \`
@@ -197,8 +198,10 @@ describe('worker threads', () => {
       });
       const codes = [];
       for (let i = 0; i < 15; i++) codes.push(await run('sync'), await run('async'));
-      console.log(JSON.stringify(codes));`;
-    expect(inFreshNode(program)).toEqual(Array.from({ length: 30 }, () => 0));
+      const { readFileSync } = await import('node:fs');
+      const loaded = readFileSync('/proc/self/maps', 'utf8').includes('cgibridge_native.node');
+      console.log(JSON.stringify({ codes, loaded }));`;
+    expect(inFreshNode(program)).toEqual({ codes: Array.from({ length: 30 }, () => 0), loaded: true });
   });
 });
 

@@ -78,9 +78,10 @@ static int open_pipes(int parent[3], int child[3], const int sizes[3], struct cg
  * The stack a pool thread keeps for its next child. The thread is suspended until its child
  * has exec'd or exited, so no two children use one at once. Mapping and unmapping a stack at
  * each spawn took about a fifth of a pool thread's time under load (the unmap flushes the TLB
- * of every CPU the server runs on). Only for threads that live as long as the process:
- * nothing unmaps it (a thread-exit destructor would run after a worker's exit had unloaded
- * this code, and crash).
+ * of the CPUs the server runs on). Only for threads that live as long as the process (libuv's
+ * pool): nothing unmaps it. The addon is linked with -z nodelete, so a worker thread that
+ * loaded it and exits does not unload it, which would drop this thread-local pointer and
+ * orphan the stack.
  */
 static __thread char *kept_stack;
 
