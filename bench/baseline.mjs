@@ -54,13 +54,18 @@ function linkNodeModules(repo, dir, own) {
  * @throws Error saying why it does not build.
  */
 function buildAddon(repo, dir, subject) {
-  const nodeGyp = createRequire(join(repo, NATIVE, 'package.json')).resolve('node-gyp/bin/node-gyp.js');
+  let nodeGyp;
+  try {
+    nodeGyp = createRequire(join(repo, NATIVE, 'package.json')).resolve('node-gyp/bin/node-gyp.js');
+  } catch {
+    throw new Error(`${subject}: no node-gyp in this checkout to build its native addon with (npm ci)`);
+  }
   const nodedir = join(dirname(process.execPath), '..'); // else node-gyp would download headers
   const build = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodedir}`], {
     cwd: join(dir, NATIVE),
     encoding: 'utf8',
   });
-  if (build.status !== 0) {
+  if (build.status !== 0 || !existsSync(join(dir, NATIVE, 'build', 'Release', 'cgibridge_native.node'))) {
     const why = `${build.stdout}${build.stderr}`
       .trim()
       .split('\n')
