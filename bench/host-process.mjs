@@ -92,6 +92,20 @@ export async function startHost(spec, context) {
   return hostHandle(spec, proc, ready.port);
 }
 
+/**
+ * CPU milliseconds process `pid` has used (every thread: `self`) and its reaped children have
+ * (`children`), from /proc (Linux). @throws when the process is gone.
+ */
+export function processCpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // From field 3 on (the name may hold spaces): utime, stime, cutime and cstime are 14-17, in 1/100 s.
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  return { self: (f[11] + f[12]) * 10, children: (f[13] + f[14]) * 10 };
+}
+
 function hostHandle(spec, proc, port) {
   const exited = new Promise((resolve) => proc.once('exit', resolve));
   return {
@@ -113,13 +127,8 @@ function hostHandle(spec, proc, port) {
      */
     cpuMs() {
       try {
-        const stat = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
-        // From field 3 on (the name may hold spaces): utime, stime, cutime and cstime are 14-17, in 1/100 s.
-        const f = stat
-          .slice(stat.lastIndexOf(')') + 2)
-          .split(' ')
-          .map(Number);
-        return { self: (f[11] + f[12]) * 10, scripts: (f[13] + f[14]) * 10 };
+        const { self, children } = processCpuMs(proc.pid);
+        return { self, scripts: children };
       } catch {
         return { self: Number.NaN, scripts: Number.NaN };
       }

@@ -6,11 +6,11 @@
 // Short on purpose: the machine may be shared.
 //
 //   node bench/warm.mjs [--seconds 3] [--concurrency 8]
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createChildProcessSpawner } from '../packages/core/dist/child-process-spawner.js';
 import { createWarmSpawner } from '../packages/core/dist/warm-python.js';
+import { processCpuMs } from './host-process.mjs';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '8' } },
@@ -54,12 +54,8 @@ async function once(spawner, c) {
 
 /** CPU milliseconds a process and its reaped children have used (Linux). */
 function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat
-    .slice(stat.lastIndexOf(')') + 2)
-    .split(' ')
-    .map(Number);
-  return ((f[11] + f[12] + f[13] + f[14]) * 1000) / 100; // utime stime cutime cstime, at USER_HZ 100
+  const { self, children } = processCpuMs(pid);
+  return self + children;
 }
 
 async function measure(spawner, c, pids) {

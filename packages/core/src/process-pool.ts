@@ -1,5 +1,6 @@
 import { CgiError } from './errors.js';
 import type { CgiProcess } from './spawner.js';
+import { within } from './within.js';
 
 /**
  * One slot of `maxConcurrent`, shared by every hop of a local-redirect chain (RFC 3875
@@ -170,14 +171,4 @@ export class CgiProcessPool {
     const pending = [...this.#pendingKills].filter(([process]) => process.groupAlive());
     await Promise.all(pending.map(([, done]) => done));
   }
-}
-
-/** Settles when `promise` does or `ms` have passed, whichever is first, leaving no timer behind. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  await Promise.race([promise, timeout]);
-  clearTimeout(timer);
 }

@@ -1,4 +1,5 @@
 import type { CgiLogger } from '../logger.js';
+import { within } from '../within.js';
 import type { WarmPythonConfig } from './settings.js';
 import { Zygote, type ZygoteState } from './zygote.js';
 
@@ -93,16 +94,10 @@ export class ZygotePool {
     this.closed = true;
     const zygotes = [...this.all];
     for (const zygote of zygotes) zygote.retire();
-    const wait = (ms: number) => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, ms);
-      });
-      return Promise.race([Promise.all(zygotes.map((z) => z.gone)), late]).finally(() => clearTimeout(timer));
-    };
-    await wait(CLOSE_GRACE_MS);
+    const gone = Promise.all(zygotes.map((z) => z.gone));
+    await within(gone, CLOSE_GRACE_MS);
     for (const zygote of zygotes) zygote.kill('still running when the spawner closed', false);
-    await wait(1000);
+    await within(gone, 1000);
   }
 
   private slotFor(realPath: string): Slot {
